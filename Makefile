@@ -1,0 +1,44 @@
+# Two set-up commands: `make demo` and `make test`. Everything they need they install themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO_START := 2026-12-07
+DEMO_OUT   := demo-output
+
+.PHONY: demo test bench samples system-deps clean lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Installed (editable) with the test extras; re-run when the metadata changes.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/picture-schedule schedule --start $(DEMO_START)
+	$(BIN)/python scripts/make_samples.py --out $(DEMO_OUT) --quiet
+	@echo
+	@echo "Example outputs for a course starting $(DEMO_START) are in $(CURDIR)/$(DEMO_OUT)/"
+	@ls $(DEMO_OUT)
+
+# System packages and the Node module the tests use (Chromium, CJK fonts, poppler, ical.js).
+# As root they are installed; otherwise the tests that need them skip with a visible reason.
+system-deps:
+	@bash scripts/system-deps
+
+test: $(VENV)/.installed system-deps
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+samples: $(VENV)/.installed
+	$(BIN)/python scripts/make_samples.py --out samples
+
+lint: $(VENV)/.installed
+	$(BIN)/python -m mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info $(DEMO_OUT) tests/js/node_modules

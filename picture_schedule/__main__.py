@@ -1,0 +1,5 @@
+"""``python -m picture_schedule``."""
+
+from .cli import main
+
+main(prog_name="picture-schedule")

@@ -1,0 +1,152 @@
+"""The command line: parse, load, call the library, render. Errors become one line and status 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import Problems, ScheduleError
+from .loading import parse_date
+
+FORMATS = ("table", "json", "csv")
+
+
+class DateParam(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(str(value))
+        except ScheduleError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+DATE = DateParam()
+
+
+class Main(click.Group):
+    """Turns every user mistake into ``Error: …`` on one line and exit status 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _fail(exc.format_message() + hint)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except Problems as exc:
+            for problem in exc.problems:
+                click.echo(f"Error: {problem}", err=True)
+            sys.exit(2)
+        except ScheduleError as exc:
+            _fail(str(exc))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {' '.join(message.split())}", err=True)
+    sys.exit(2)
+
+
+def course_options(func: Callable) -> Callable:
+    """--start or --course, with --regimen and --cycles for a plain start."""
+
+    @click.option("--start", type=DATE, help="Cycle 1 day 1 of a plain plan (no patient).")
+    @click.option("--course", "course_file", type=click.Path(dir_okay=False),
+                  help="A patient's course file (TOML) instead of --start.")
+    @click.option("--regimen", help="Built-in regimen name (picture, capox) or a regimen TOML file. [default: picture]")
+    @click.option("--cycles", type=int, help="Number of cycles (1–99). [default: the regimen's]")
+    @functools.wraps(func)
+    def wrapper(*args: Any, start: Any, course_file: Any, regimen: Any, cycles: Any, **kwargs: Any) -> Any:
+        from .api import course_from
+
+        course = course_from(start=start, course=course_file, regimen=regimen, cycles=cycles)
+        return func(*args, course=course, **kwargs)
+
+    return wrapper
+
+
+def output_option(func: Callable) -> Callable:
+    return click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
+                        help="Where to write; '-' is standard output.")(func)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="picture-schedule")
+def main() -> None:
+    """Treatment schedules, calendars and diaries for the PICTURE trial and regimens like it.
+
+    \b
+    Example:
+      picture-schedule schedule --start 2026-12-07
+      picture-schedule schedule --course samples/course-example.toml --format json -o schedule.json
+    """
+
+
+@main.command()
+@course_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@output_option
+def schedule(course: Any, fmt: str, output: str) -> None:
+    """Expand a regimen or a patient's course into its cycles and every dated event.
+
+    \b
+    Examples:
+      picture-schedule schedule --start 2026-12-07
+      picture-schedule schedule --start 2026-12-07 --format json -o schedule.json
+      picture-schedule schedule --start 2026-12-07 --regimen capox --cycles 4 --format csv
+      picture-schedule schedule --course patient.toml
+    """
+    from . import api
+    from .output import write_output
+
+    expanded = api.schedule(course)
+    if fmt == "table":
+        from .render.text import to_table
+
+        text = to_table(expanded)
+    elif fmt == "json":
+        from .render.tabular import to_json
+
+        text = to_json(expanded)
+    else:
+        from .render.tabular import to_csv
+
+        text = to_csv(expanded)
+    write_output(output, text)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check regimen, course or site files and explain every problem.
+
+    \b
+    Example:
+      picture-schedule validate samples/course-example.toml picture_schedule/regimens/picture.toml
+    """
+    from .loading import validate as check
+
+    problems: list[ScheduleError] = []
+    for name in files:
+        kind, found = check(name)
+        if found:
+            problems.extend(found)
+        else:
+            click.echo(f"{name}: valid {kind} file")
+    if problems:
+        raise Problems(problems)

@@ -1,0 +1,389 @@
+"""Expansion: a course (regimen + start + changes + site calendar) → its Schedule. Pure.
+
+Every date any output shows is computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from .model import (
+    Agent,
+    Change,
+    Course,
+    Cycle,
+    Dose,
+    Event,
+    Kind,
+    Note,
+    Regimen,
+    Schedule,
+    Slot,
+    Status,
+    VisitSpec,
+    frozen_map,
+)
+from .prescribing import dose_for
+
+if TYPE_CHECKING:
+    from .clinic import ClinicCalendar
+
+
+def event_id(regimen: Regimen, cycle: int | None, agent: str, day: int | None = None, slot: Slot | None = None) -> str:
+    """Stable identity of an event: never depends on a date."""
+    parts = [regimen.id]
+    if cycle is not None:
+        parts.append(f"c{cycle}")
+    parts.append(agent)
+    if day is not None:
+        parts.append(f"d{day}")
+    if slot is not None:
+        parts.append(slot.value)
+    return "/".join(parts)
+
+
+def expand_regimen(regimen: Regimen, start: dt.date, cycles: int | None = None) -> Schedule:
+    """The plain plan: a regimen from ``start`` for ``cycles`` cycles, no patient, no site."""
+    return expand(Course(patient="", regimen=regimen, start=start, cycles=cycles or regimen.cycles))
+
+
+def expand(course: Course, calendar: ClinicCalendar | None = None) -> Schedule:
+    """Expand ``course`` on ``calendar`` (the site's clinic days; None: every day is open).
+
+    Each event's ``revision`` counts the recorded changes that altered it (date, time, dose or
+    status), so calendar clients can tell an update from a new event.
+    """
+    final = _Expansion(course, course.changes, calendar)
+    revisions: dict[str, tuple[int, dt.datetime | None]] = {}
+    if course.changes:
+        before = _Expansion(course, (), calendar).signatures()
+        for k, change in enumerate(course.changes, start=1):
+            after = final.signatures() if k == len(course.changes) else _Expansion(
+                course, course.changes[:k], calendar
+            ).signatures()
+            for key in before.keys() | after.keys():
+                if before.get(key) != after.get(key):
+                    count, _ = revisions.get(key, (0, None))
+                    revisions[key] = (count + 1, change.recorded)
+            before = after
+
+    def revised(event: Event) -> Event:
+        count, when = revisions.get(event.id, (0, None))
+        return replace(event, revision=count, modified=when) if count else event
+
+    events = tuple(sorted((revised(e) for e in final.events), key=lambda e: e.sort_key))
+    cancelled = tuple(sorted((revised(e) for e in final.cancelled), key=lambda e: e.sort_key))
+    years: tuple[int, ...] = ()
+    notes = list(final.notes)
+    if calendar is not None and final.cycles:
+        last = max([final.cycles[-1].last_day, *(e.date for e in events)])
+        years = calendar.estimated_years(course.start, last)
+        if years:
+            listed = ", ".join(str(y) for y in years)
+            notes.append(Note(
+                "estimated-holidays",
+                f"holiday dates for {listed} are estimates: the official calendar is not announced yet; "
+                "check day-1 dates again when it is",
+                f"{listed} 年的节假日为估算日期，官方安排尚未公布；公布后请再次核对各周期第1天",
+            ))
+    return Schedule(course, tuple(final.cycles), events, cancelled, tuple(_unique(notes)), years)
+
+
+def _unique(notes: Iterable[Note]) -> list[Note]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for note in notes:
+        if (note.code, note.en) not in seen:
+            seen.add((note.code, note.en))
+            out.append(note)
+    return out
+
+
+@dataclass
+class _Plan:
+    """What the changes say about one cycle."""
+
+    delay: int = 0
+    delay_reason: str = ""
+    omit: tuple[str, ...] = ()
+    hold: tuple[int, ...] = ()
+    stopped: bool = False
+
+
+class _Expansion:
+    """One expansion of a course under a prefix of its changes."""
+
+    def __init__(self, course: Course, changes: Sequence[Change], calendar: ClinicCalendar | None) -> None:
+        self.course = course
+        self.regimen = course.regimen
+        self.calendar = calendar
+        self.changes = changes
+        self.cycles: list[Cycle] = []
+        self.events: list[Event] = []
+        self.cancelled: list[Event] = []
+        self.notes: list[Note] = []
+        self._doses: dict[tuple[str, int, int], Dose] = {}
+        self._run()
+
+    def signatures(self) -> dict[str, tuple]:
+        sig = {e.id: (e.date, e.time, e.dose.text if e.dose else "", "planned") for e in self.events}
+        sig.update({e.id: (e.date, e.time, "", "cancelled") for e in self.cancelled})
+        return sig
+
+    def _plan(self, number: int) -> _Plan:
+        plan = _Plan()
+        for change in self.changes:
+            if change.cycle == number:
+                plan.delay += change.delay_days
+                if change.delay_days:
+                    plan.delay_reason = "; ".join(r for r in (plan.delay_reason, change.reason) if r)
+                plan.omit += tuple(a for a in change.omit if a not in plan.omit)
+                plan.hold += tuple(d for d in change.hold_days if d not in plan.hold)
+            if change.cycle <= number and change.stop:
+                plan.stopped = True
+        return plan
+
+    def _levels(self, number: int) -> dict[str, int]:
+        levels: dict[str, int] = {}
+        for change in self.changes:
+            if change.cycle <= number:
+                for target, level in change.dose_level.items():
+                    if target == "all":
+                        for agent in self.regimen.agents:
+                            if agent.dose_levels:
+                                levels[agent.id] = level
+                    else:
+                        levels[target] = level
+        return levels
+
+    def _prescriptions(self, number: int) -> dict:
+        rx = dict(self.course.prescribed)
+        for change in self.changes:
+            if change.cycle <= number:
+                rx.update(change.prescribed)
+                for target in change.dose_level:  # a new level voids the old prescription
+                    ids = [a.id for a in self.regimen.agents] if target == "all" else [target]
+                    for agent_id in ids:
+                        if agent_id not in change.prescribed:
+                            rx.pop(agent_id, None)
+        return rx
+
+    def _run(self) -> None:
+        course, regimen = self.course, self.regimen
+        site = course.settings
+        previous: dt.date | None = None
+        carried = ""  # why earlier cycles moved, for the cycles that follow them
+        for number in range(1, course.cycles + 1):
+            plan = self._plan(number)
+            planned = course.start + dt.timedelta(days=regimen.cycle_days * (number - 1))
+            target = (course.start if previous is None else previous + dt.timedelta(days=regimen.cycle_days))
+            target += dt.timedelta(days=plan.delay)
+            day1, shift_en, shift_zh = self._shift(number, target)
+            levels = self._levels(number)
+            own = "; ".join(r for r in (plan.delay_reason, shift_en) if r)
+            if own:
+                carried = f"follows cycle {number}: {own}"
+            reason = own or (carried if day1 != planned else "")
+            cycle = Cycle(
+                number=number,
+                planned_day1=planned,
+                day1=day1,
+                last_day=day1 + dt.timedelta(days=regimen.cycle_days - 1),
+                delay_days=(day1 - planned).days,
+                delay_reason=plan.delay_reason,
+                shift_reason=shift_en,
+                shift_reason_zh=shift_zh,
+                move_reason=reason,
+                dose_levels=frozen_map({a.id: levels.get(a.id, 0) for a in regimen.agents if a.dose_levels}),
+                omitted=plan.omit,
+                held_days=tuple(sorted(plan.hold)),
+            )
+            events = self._cycle_events(cycle, levels, reason)
+            if plan.stopped:
+                self.cancelled.extend(replace(e, status=Status.CANCELLED) for e in events)
+            else:
+                if previous is not None:
+                    self._check_interval(number, previous, day1)
+                cancelled = [e for e in events if e.agent in plan.omit or (
+                    e.kind is Kind.ORAL and e.day in plan.hold)]
+                self.cancelled.extend(replace(e, status=Status.CANCELLED) for e in cancelled)
+                kept = [e for e in events if e not in cancelled]
+                infusions = [e for e in kept if e.kind is Kind.INFUSION]
+                if infusions:
+                    cycle = replace(
+                        cycle,
+                        infusion_start=min(e.time for e in infusions if e.time),
+                        chair_minutes=site.preparation_minutes + sum(e.minutes for e in infusions)
+                        + site.observation_minutes,
+                    )
+                self.cycles.append(cycle)
+                self.events.extend(kept)
+            previous = day1
+        self._visits()
+
+    def _shift(self, number: int, target: dt.date) -> tuple[dt.date, str, str]:
+        if self.calendar is None:
+            return target, "", ""
+        from .clinic import shift_day
+
+        site = self.course.settings
+        shift = shift_day(target, self.calendar, site.shift_policy, site.max_shift_days)
+        if shift.blocked and shift.closure is not None:
+            self.notes.append(Note(
+                "closed-day1",
+                f"cycle {number} day 1: {shift.reason}",
+                f"第{number}周期第1天：{shift.reason_zh}",
+            ))
+        if shift.actual == target:
+            return target, "", ""
+        en, zh = f"cycle {number} day 1 {shift.reason}", f"第{number}周期第1天{shift.reason_zh}"
+        self.notes.append(Note("shift", en, zh))
+        return shift.actual, en, zh
+
+    def _check_interval(self, number: int, previous: dt.date, day1: dt.date) -> None:
+        from .clinic import interval_flag
+
+        window = self.course.settings.interval_window
+        length = self.regimen.cycle_days
+        flag = interval_flag(previous, day1, length, window, cycle=number)
+        if flag:
+            days = (day1 - previous).days
+            self.notes.append(Note(
+                "interval", flag,
+                f"第{number}周期与第{number - 1}周期间隔 {days} 天（允许 {length} −{window[0]}/+{window[1]} 天）",
+            ))
+
+    def _dose(self, agent: Agent, level: int, number: int) -> Dose:
+        key = (agent.id, level, number)
+        if key not in self._doses:
+            dose, notes = dose_for(self.course, agent, level, self._prescriptions(number))
+            self._doses[key] = dose
+            self.notes.extend(notes)
+        return self._doses[key]
+
+    def _cycle_events(self, cycle: Cycle, levels: dict[str, int], reason: str) -> list[Event]:
+        course, regimen, site = self.course, self.regimen, self.course.settings
+        events: list[Event] = []
+        n = cycle.number
+        moved = cycle.moved
+
+        def make(agent: Agent, day: int, time: dt.time | None, slot: Slot | None = None, minutes: int = 0) -> Event:
+            return Event(
+                id=event_id(regimen, n, agent.id, day, slot),
+                date=cycle.day1 + dt.timedelta(days=day - 1),
+                time=time,
+                kind=agent.kind,
+                agent=agent.id,
+                cycle=n,
+                day=day,
+                slot=slot,
+                dose=self._dose(agent, levels.get(agent.id, 0), n),
+                minutes=minutes,
+                moved=moved,
+                move_reason=reason if moved else "",
+            )
+
+        clock = dt.datetime.combine(cycle.day1, site.infusion_time)
+        for agent in sorted((a for a in regimen.agents if a.kind is Kind.INFUSION), key=lambda a: a.order):
+            if agent.id in cycle.omitted:  # an omitted infusion takes no chair time
+                for day in agent.days:
+                    events.append(make(agent, day, None, minutes=agent.minutes_in(n)))
+                continue
+            for day in agent.days:
+                minutes = agent.minutes_in(n)
+                if day == 1:
+                    events.append(make(agent, day, clock.time(), minutes=minutes))
+                    clock += dt.timedelta(minutes=minutes)
+                else:
+                    events.append(make(agent, day, site.infusion_time, minutes=minutes))
+        for agent in regimen.agents:
+            if agent.kind is Kind.INJECTION:
+                events.extend(make(agent, day, course.times.injection) for day in agent.days)
+            elif agent.kind is Kind.ORAL:
+                events.extend(self._oral(agent, make))
+        return events
+
+    def _oral(self, agent: Agent, make) -> list[Event]:
+        times = self.course.times
+        if not agent.slots:
+            return [make(agent, day, times.morning) for day in agent.days]
+        at = {Slot.MORNING: times.morning, Slot.EVENING: times.evening}
+        doses: list[tuple[int, Slot]] = []
+        for day in agent.days:
+            if times.first_capecitabine_dose is Slot.EVENING and len(agent.slots) == 2:
+                doses += [(day, Slot.EVENING), (day + 1, Slot.MORNING)]  # evening d1 … morning d15
+            else:
+                doses += [(day, slot) for slot in agent.slots]
+        return [make(agent, day, at[slot], slot) for day, slot in doses]
+
+    def _visits(self) -> None:
+        specs = (*self.regimen.visits, *self.course.settings.visits)
+        if not specs:
+            return
+        given = {c.number: c for c in self.cycles}
+        for spec in specs:
+            for anchor_cycle, anchor in self._anchors(spec, given):
+                self._visit(spec, anchor_cycle, anchor, given)
+
+    def _anchors(self, spec: VisitSpec, given: dict[int, Cycle]) -> list[tuple[int | None, dt.date | None]]:
+        """(cycle in the id, anchor date) pairs; date None: that cycle is not given (cancelled)."""
+        if spec.anchor == "start":
+            return [(None, self.course.start)]
+        if not given:
+            return []
+        last = given[max(given)]
+        if spec.anchor == "last-cycle":
+            return [(None, last.day1)]
+        if spec.anchor == "end":
+            return [(None, last.last_day)]
+        numbers = spec.cycles or tuple(range(1, self.course.cycles + 1))
+        return [(n, given[n].day1 if n in given else None) for n in numbers if n <= self.course.cycles]
+
+    def _visit(self, spec: VisitSpec, anchor_cycle: int | None, anchor: dt.date | None, given: dict[int, Cycle]) -> None:
+        vid = event_id(self.regimen, anchor_cycle, f"visit-{spec.id}")
+        if anchor is None:
+            self.cancelled.append(Event(
+                id=vid, date=self.course.start, time=spec.time, kind=Kind.VISIT, agent=spec.id,
+                cycle=anchor_cycle or 0, day=spec.offset + 1, status=Status.CANCELLED,
+            ))
+            return
+        target = anchor + dt.timedelta(days=spec.offset)
+        earliest = target + dt.timedelta(days=spec.earliest)
+        latest = target + dt.timedelta(days=spec.latest)
+        day, moved_reason = target, ""
+        if self.calendar is not None and not self.calendar.is_open(target):
+            closure = self.calendar.closure(target)
+            candidates = sorted(
+                (earliest + dt.timedelta(days=i) for i in range((latest - earliest).days + 1)),
+                key=lambda d: (abs((d - target).days), d),  # nearest open day, ties earlier
+            )
+            open_days = [d for d in candidates if self.calendar.is_open(d)]
+            why = closure.reason if closure else "clinic closed"
+            if open_days:
+                day = open_days[0]
+                moved_reason = f"moved from {target.isoformat()}: {why}"
+            else:
+                self.notes.append(Note(
+                    "visit-window",
+                    f"{spec.names.en}: no open clinic day between {earliest.isoformat()} and "
+                    f"{latest.isoformat()} (target {target.isoformat()}: {why})",
+                    f"{spec.names.get('zh-CN')}：{earliest.isoformat()} 至 {latest.isoformat()} 之间没有门诊开放日",
+                ))
+        cycle_no = anchor_cycle or self._cycle_of(day, given)
+        cycle_day1 = given[cycle_no].day1 if cycle_no in given else self.course.start
+        self.events.append(Event(
+            id=vid, date=day, time=spec.time, kind=Kind.VISIT, agent=spec.id, cycle=cycle_no,
+            day=(day - cycle_day1).days + 1, moved=bool(moved_reason), move_reason=moved_reason,
+            window=(earliest, latest),
+        ))
+
+    @staticmethod
+    def _cycle_of(day: dt.date, given: dict[int, Cycle]) -> int:
+        number = min(given) if given else 1
+        for n, cycle in sorted(given.items()):
+            if cycle.day1 <= day:
+                number = n
+        return number

@@ -1,0 +1,60 @@
+"""Regenerate the example outputs (samples/) through the real CLI: `make samples`.
+
+Each sample is one CLI invocation; `tests/test_samples.py` runs the same list into a temporary
+folder and fails when a committed sample differs (stale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_START = "2026-12-07"
+
+# (output file, CLI arguments); "{out}" is the output folder, "{samples}" the committed samples folder
+SAMPLES: list[tuple[str, list[str]]] = [
+    ("schedule.txt", ["schedule", "--start", EXAMPLE_START]),
+    ("schedule.json", ["schedule", "--start", EXAMPLE_START, "--format", "json"]),
+    ("schedule.csv", ["schedule", "--start", EXAMPLE_START, "--format", "csv"]),
+    ("capox-schedule.txt", ["schedule", "--start", EXAMPLE_START, "--regimen", "capox"]),
+]
+
+# Hand-written inputs that live in samples/ and are copied, not generated.
+INPUTS = ("course-example.toml", "site-nanjing.toml")
+
+
+def generate(out: Path, quiet: bool = False) -> list[Path]:
+    from click.testing import CliRunner
+
+    from picture_schedule.cli import main
+
+    out.mkdir(parents=True, exist_ok=True)
+    samples_dir = ROOT / "samples"
+    if out.resolve() != samples_dir.resolve():
+        for name in INPUTS:
+            if (samples_dir / name).exists():
+                shutil.copy2(samples_dir / name, out / name)
+    written = []
+    runner = CliRunner()
+    for name, args in SAMPLES:
+        target = out / name
+        argv = [a.format(out=out, samples=samples_dir) for a in args] + ["-o", str(target)]
+        result = runner.invoke(main, argv, catch_exceptions=False)
+        if result.exit_code != 0:
+            raise SystemExit(f"make_samples: {' '.join(argv)} failed:\n{result.output}")
+        written.append(target)
+        if not quiet:
+            print(f"wrote {target.relative_to(out.parent) if out.parent in target.parents else target}")
+    return written
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "samples")
+    parser.add_argument("--quiet", action="store_true")
+    options = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    generate(options.out, options.quiet)

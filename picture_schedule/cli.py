@@ -150,3 +150,8 @@ def validate(files: tuple[str, ...]) -> None:
             click.echo(f"{name}: valid {kind} file")
     if problems:
         raise Problems(problems)
+
+
+from .commands import register  # noqa: E402  (after main exists)
+
+register(main)

@@ -582,6 +582,8 @@ def _site(s: Reader, folder: Path | None) -> Site:
                 c.done()
                 if day and reason:
                     target[day] = reason
+        if country:
+            _check_country(hol, country, subdivision)
         hol.done()
     policy, max_shift, window = defaults.shift_policy, defaults.max_shift_days, defaults.interval_window
     sh = s.table("shift")
@@ -666,6 +668,16 @@ def _chairs(ch: Reader) -> Any:
     if count is None:
         return None
     return Unit(chairs=count, hours=hours, slot_minutes=slot or 15, nurse_starts_per_slot=nurse)
+
+
+def _check_country(r: Reader, country: str, subdivision: str | None) -> None:
+    from .clinic import ClinicCalendar
+
+    try:
+        ClinicCalendar(country=country, subdivision=subdivision)
+    except ScheduleError as exc:
+        name = "subdivision" if exc.field and exc.field.endswith("subdivision") else "country"
+        r.problem(name, exc.message)
 
 
 def _check_zone(r: Reader, name: str, zone: str) -> None:
@@ -884,6 +896,8 @@ def validate(path: Path | str) -> tuple[str, list[ScheduleError]]:
         data, label = read_toml(path)
     except ScheduleError as exc:
         return "file", [exc]
+    if not data:
+        return "file", [InputError("is empty: expected a regimen, course or site file", source=label)]
     kind = "regimen" if "agents" in data else "course" if "patient" in data or "start" in data else "site"
     try:
         if kind == "regimen":

@@ -5,29 +5,35 @@ must carry a VTIMEZONE for each TZID. What we write, and why:
 
 - **TZID is the IANA name** (``Europe/London``), so clients that know the zone by
   name (Google, Apple) map it to their own copy.
-- **Daylight saving is written as one yearly rule per observance**
+- **Daylight saving is one yearly rule per observance**
   (``RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU``), derived from the zone's actual
-  transitions in zoneinfo, never as long RDATE lists: a 1970–2038 RDATE list
-  (what ``icalendar.Timezone.from_tzid`` writes) breaks Google's import, and
-  ical.js (Thunderbird) skips the DTSTART of an observance that has RDATEs and
-  no RRULE. The rule has **no UNTIL**: it is the zone's current rule, checked to
-  reproduce every transition from a year before the first event to a year after
-  the last one.
+  transitions in zoneinfo and checked to reproduce every one of them from a year
+  before the first event to a year after the last. The rule has **no UNTIL**: it
+  is the zone's rule for the whole span, and clients extend it past the span as
+  the zone's current rule. Never a long RDATE list: a 1970–2038 list (what
+  ``icalendar.Timezone.from_tzid`` writes) breaks Google's import and is misread
+  by ical.js (Thunderbird), which skips the DTSTART onset of an observance that
+  has RDATEs but no RRULE.
 - **A zone without daylight saving** (``Asia/Shanghai``) gets one STANDARD
-  observance starting 1970-01-01 with TZOFFSETFROM = TZOFFSETTO.
-- **A zone whose transitions in that span follow no single yearly rule** (the US
-  rule change of 2007, a country dropping daylight saving) falls back to one
-  DTSTART-only observance per transition in the span, after a first observance
-  for the offset in force at the span's start. Still small, and read alike by
-  every client, since a DTSTART-only observance is the simplest form there is.
+  observance from 1970-01-01 with TZOFFSETFROM = TZOFFSETTO.
+- **A zone whose transitions in the span follow no single yearly rule** (the US
+  rule change of 2007, a country dropping daylight saving, Morocco's Ramadan
+  changes) gets explicit onsets: one observance per kind of transition, with an
+  RDATE for each of its onsets in the span, after an observance for the offset in
+  force at the span's start. Small, since the span is the course plus a year
+  each side.
+- **An observance without RRULE repeats its DTSTART as an RDATE.** RFC 5545 counts
+  DTSTART as the first onset either way, but ical.js ignores DTSTART when RDATEs
+  are present, and the ``ical`` package ignores a DTSTART that has neither RRULE
+  nor RDATE (it reads such a zone as UTC); with both, every reader agrees.
 
-Each observance's DTSTART is the local wall time of its onset in the offset it
+Each DTSTART or RDATE is the local wall time of an onset in the offset it
 replaces (TZOFFSETFROM), as RFC 5545 section 3.6.5 says: in London daylight time
 begins at 01:00 and ends at 02:00.
 
-The VTIMEZONE is exact for the span only; the renderer asks for the span of the
-events it writes. :func:`observances` is the pure plan, :func:`vtimezone` turns
-it into an ``icalendar.Timezone``.
+The VTIMEZONE is exact for the span only, so the renderer asks for the span of
+the events it writes. :func:`observances` is the pure plan, :func:`vtimezone`
+turns it into an ``icalendar.Timezone``.
 """
 
 from __future__ import annotations
@@ -78,8 +84,9 @@ class YearlyRule:
 class Observance:
     """One STANDARD or DAYLIGHT sub-component.
 
-    ``start`` is the local wall time of the first onset, in ``offset_from``;
-    ``rule`` repeats it yearly (no UNTIL), or is None for a single onset.
+    ``start`` (DTSTART) is the local wall time of the first onset, in
+    ``offset_from``. Either ``rule`` repeats it yearly (RRULE, no UNTIL), or
+    ``dates`` lists every onset, ``start`` included (one RDATE each).
     """
 
     daylight: bool
@@ -88,18 +95,20 @@ class Observance:
     offset_to: timedelta
     name: str
     rule: YearlyRule | None = None
+    dates: tuple[datetime, ...] = ()
 
     def onsets(self, until: datetime) -> list[datetime]:
-        """The UTC instants at which this observance begins, up to ``until`` (UTC)."""
+        """The UTC instants at which this observance begins, before ``until`` (UTC)."""
         if self.rule is None:
-            return [_utc(self.start, self.offset_from)]
-        wall = self.start.time()
-        found = []
-        for year in range(self.start.year, until.year + 1):
-            local = datetime.combine(self.rule.day(year), wall)
-            if local >= self.start:
-                found.append(_utc(local, self.offset_from))
-        return [at for at in found if at < until]
+            found = [_utc(local, self.offset_from) for local in (self.start, *self.dates)]
+        else:
+            wall = self.start.time()
+            found = []
+            for year in range(self.start.year, until.year + 1):
+                local = datetime.combine(self.rule.day(year), wall)
+                if local >= self.start:
+                    found.append(_utc(local, self.offset_from))
+        return sorted({at for at in found if at < until})
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,8 @@ def vtimezone(tzid: str, first: date, last: date) -> Timezone:
         sub.add("TZOFFSETTO", observance.offset_to)
         if observance.rule is not None:
             sub.add("RRULE", observance.rule.rrule())
+        for onset in observance.dates:  # one property each: ical.js reads one value per RDATE
+            sub.add("RDATE", onset)
         component.add_component(sub)
     return component
 
@@ -161,16 +172,13 @@ def observances(tzid: str, first: date, last: date) -> tuple[Observance, ...]:
     ruled = _ruled(transitions, states)
     if ruled is not None and _reproduces(ruled, transitions, start, end, states):
         return ruled
-    return (_since_epoch(initial, states), *(_single(t, states) for t in transitions))
+    return _explicit(initial, transitions, states)
 
 
 def _ruled(transitions: list[_Transition], states: list[_State]) -> tuple[Observance, ...] | None:
     """One observance with a yearly rule per kind of transition, or None if one has no rule."""
-    groups: dict[tuple[_State, _State], list[_Transition]] = {}
-    for transition in transitions:
-        groups.setdefault((transition.before, transition.after), []).append(transition)
     result = []
-    for (before, after), group in groups.items():
+    for (before, after), group in _kinds(transitions).items():
         rule = _yearly_rule([t.local for t in group])
         if rule is None:
             return None
@@ -185,6 +193,14 @@ def _ruled(transitions: list[_Transition], states: list[_State]) -> tuple[Observ
             )
         )
     return tuple(sorted(result, key=lambda o: o.start))
+
+
+def _kinds(transitions: list[_Transition]) -> dict[tuple[_State, _State], list[_Transition]]:
+    """Transitions grouped by what they change from and to, in order."""
+    kinds: dict[tuple[_State, _State], list[_Transition]] = {}
+    for transition in transitions:
+        kinds.setdefault((transition.before, transition.after), []).append(transition)
+    return kinds
 
 
 def _yearly_rule(locals_: list[datetime]) -> YearlyRule | None:
@@ -223,14 +239,29 @@ def _reproduces(
 
 
 def _since_epoch(state: _State, states: list[_State]) -> Observance:
-    return Observance(_daylight(state, states), EPOCH, state.offset, state.offset, state.name)
+    """The offset in force since long before the span."""
+    return Observance(_daylight(state, states), EPOCH, state.offset, state.offset, state.name, dates=(EPOCH,))
 
 
-def _single(transition: _Transition, states: list[_State]) -> Observance:
-    after = transition.after
-    return Observance(
-        _daylight(after, states), transition.local, transition.before.offset, after.offset, after.name
-    )
+def _explicit(initial: _State, transitions: list[_Transition], states: list[_State]) -> tuple[Observance, ...]:
+    """One observance per kind of transition, listing its onsets in the span as RDATEs.
+
+    Each RDATE list repeats DTSTART: ical.js ignores DTSTART when an observance
+    has RDATEs and no RRULE, and the ``ical`` package ignores a DTSTART that has
+    neither (RFC 5545 counts DTSTART as the first onset either way).
+    """
+    explicit = [
+        Observance(
+            daylight=_daylight(after, states),
+            start=group[0].local,
+            offset_from=before.offset,
+            offset_to=after.offset,
+            name=after.name,
+            dates=tuple(t.local for t in group),
+        )
+        for (before, after), group in _kinds(transitions).items()
+    ]
+    return (_since_epoch(initial, states), *sorted(explicit, key=lambda o: o.start))
 
 
 def _daylight(state: _State, states: list[_State]) -> bool:

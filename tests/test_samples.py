@@ -1,0 +1,40 @@
+"""samples/ is current: regenerating every sample into a temporary folder gives the same files."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from .conftest import ROOT
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "scripts" / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_samples_are_current(tmp_path):
+    make_samples = _generator()
+    written = make_samples.generate(tmp_path, quiet=True)
+    assert written, "no samples generated"
+    stale = []
+    for path in written:
+        committed = ROOT / "samples" / path.name
+        if not committed.exists():
+            stale.append(f"{path.name} (missing: run `make samples`)")
+        elif committed.read_bytes() != path.read_bytes():
+            stale.append(f"{path.name} (differs: run `make samples` and review the diff)")
+    assert not stale, "stale samples: " + ", ".join(stale)
+
+
+def test_every_sample_input_is_valid():
+    from picture_schedule.loading import validate
+
+    for name in _generator().INPUTS:
+        kind, problems = validate(ROOT / "samples" / name)
+        assert problems == [], (name, [str(p) for p in problems])

@@ -294,3 +294,17 @@ def test_broken_course_file_explains_itself(path):
 
 def test_broken_files_cover_every_field():
     assert len(BROKEN) >= 45
+
+
+def test_bsa_band_rounding_from_a_regimen_table():
+    """A site whose pharmacy uses the label's table: BSA 1.70 falls in the 1.67–1.78 band → 1750 mg."""
+    data = {"patient": "P", "start": D(2026, 12, 7), "regimen": str(DATA / "regimens" / "picture-label-bands.toml"),
+            "body": {"bsa_m2": 1.70}}
+    s = schedule(course_from_data(data, "t.toml"))
+    dose = agent_events(s, "capecitabine", 1)[0].dose
+    assert dose.text == "1750 mg = 2 × 500 mg + 5 × 150 mg"
+    assert dose.calculated == pytest.approx(1700)
+    # a reduced level without its own table is an error, not a silent fallback
+    data["changes"] = [{"cycle": 2, "dose_level": {"capecitabine": -1}, "reason": "toxicity"}]
+    with pytest.raises(ScheduleError, match="no BSA band table for dose level -1"):
+        schedule(course_from_data(data, "t.toml"))

@@ -513,7 +513,7 @@ def _offsets(policy: ShiftPolicy, max_shift: int) -> Iterable[int]:
 
 def _checked_policy(policy: object) -> ShiftPolicy:
     try:
-        return ShiftPolicy(policy)
+        return ShiftPolicy(str(policy))
     except ValueError:
         allowed = ", ".join(p.value for p in ShiftPolicy)
         raise CalendarError(f"{policy!r} is not a shift policy (allowed: {allowed})", field="site.shift.policy") from None

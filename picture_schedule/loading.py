@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .errors import InputError, Problems, ScheduleError
 from .model import (
@@ -189,7 +189,10 @@ class Reader:
         if value is None:
             return None
         if isinstance(value, str):
-            return Names(value) if value.strip() else self._empty(name)
+            if value.strip():
+                return Names(value)
+            self.problem(name, "is empty")
+            return None
         if isinstance(value, dict):
             sub = Reader(value, self.source, self.where(name), self.problems)
             en = sub.text("en")
@@ -197,10 +200,6 @@ class Reader:
             sub.done()
             return Names(en, zh or "") if en else None
         self.problem(name, f"{_show(value)} is not text or a table {{ en = …, zh-CN = … }}")
-        return None
-
-    def _empty(self, name: str) -> None:
-        self.problem(name, "is empty")
         return None
 
     def table(self, name: str, required: bool = False) -> Reader | None:
@@ -327,7 +326,8 @@ def regimen_from_data(data: dict[str, Any], label: str) -> Regimen:
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         r.problem("agents", f"agent id {dup!r} is used twice")
     visits = tuple(v for v in (_visit(t) for t in r.tables("visits")) if v is not None)
-    return _finish(r, lambda: Regimen(rid, version, trial, title, source, cycle_days, cycles, tuple(agents), visits))
+    return _finish(r, lambda: Regimen(
+        rid, version, trial, cast(Names, title), source, cycle_days, cycles, tuple(agents), visits))
 
 
 def _agent(a: Reader, cycle_days: int) -> Agent | None:
@@ -360,7 +360,7 @@ def _agent(a: Reader, cycle_days: int) -> Agent | None:
     rounding = _rounding(a, tablets)
     source = a.text("source", "")
     a.done()
-    if None in (aid, names, kind_text, route, dose, days):
+    if aid is None or names is None or kind_text is None or route is None or dose is None or days is None:
         return None
     return Agent(
         id=aid, names=names, kind=Kind(kind_text), route=route, dose=dose, days=days, slots=slots,
@@ -524,7 +524,7 @@ def _visit(v: Reader) -> VisitSpec | None:
     if cycles and anchor != "cycle":
         v.problem("cycles", "only used with anchor = \"cycle\"")
     v.done()
-    if None in (vid, names, anchor, offset, cycles, window):
+    if vid is None or names is None or anchor is None or offset is None or cycles is None or window is None:
         return None
     return VisitSpec(vid, names, anchor, offset, cycles, window[0], window[1], time, source)
 
@@ -732,6 +732,7 @@ def course_from_data(data: dict[str, Any], label: str, folder: Path | None = Non
     c.done()
     if c.problems:
         raise c.problems[0] if len(c.problems) == 1 else Problems(c.problems)
+    assert regimen is not None and start is not None and cycles is not None
     course = Course(
         patient=patient.strip(), regimen=regimen, start=start, cycles=cycles, site=site,
         display_name=display or "", body=body, times=times, timezone=timezone or "",

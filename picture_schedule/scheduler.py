@@ -227,10 +227,10 @@ class _Expansion:
     def _shift(self, number: int, target: dt.date) -> tuple[dt.date, str, str]:
         if self.calendar is None:
             return target, "", ""
-        from .clinic import shift_day
+        from .clinic import ShiftPolicy, shift_day
 
         site = self.course.settings
-        shift = shift_day(target, self.calendar, site.shift_policy, site.max_shift_days)
+        shift = shift_day(target, self.calendar, ShiftPolicy(site.shift_policy), site.max_shift_days)
         if shift.blocked and shift.closure is not None:
             self.notes.append(Note(
                 "closed-day1",

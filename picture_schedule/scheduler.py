@@ -122,6 +122,7 @@ class _Expansion:
         self.calendar = calendar
         self.changes = changes
         self.cycles: list[Cycle] = []
+        self.stopped: dict[int, Cycle] = {}  # cycles a stop cancelled, with the dates they would have had
         self.events: list[Event] = []
         self.cancelled: list[Event] = []
         self.notes: list[Note] = []
@@ -203,6 +204,7 @@ class _Expansion:
             )
             events = self._cycle_events(cycle, levels, reason)
             if plan.stopped:
+                self.stopped[number] = cycle
                 self.cancelled.extend(replace(e, status=Status.CANCELLED) for e in events)
             else:
                 if previous is not None:
@@ -340,14 +342,15 @@ class _Expansion:
         if spec.anchor == "end":
             return [(None, last.last_day)]
         numbers = spec.cycles or tuple(range(1, self.course.cycles + 1))
-        return [(n, given[n].day1 if n in given else None) for n in numbers if n <= self.course.cycles]
+        return [(n, given[n].day1) if n in given else (n, None) for n in numbers if n <= self.course.cycles]
 
     def _visit(self, spec: VisitSpec, anchor_cycle: int | None, anchor: dt.date | None, given: dict[int, Cycle]) -> None:
         vid = event_id(self.regimen, anchor_cycle, f"visit-{spec.id}")
-        if anchor is None:
+        if anchor is None:  # its cycle was stopped: cancelled on the date it would have had
+            would_be = self.stopped[anchor_cycle].day1 if anchor_cycle in self.stopped else self.course.start
             self.cancelled.append(Event(
-                id=vid, date=self.course.start, time=spec.time, kind=Kind.VISIT, agent=spec.id,
-                cycle=anchor_cycle or 0, day=spec.offset + 1, status=Status.CANCELLED,
+                id=vid, date=would_be + dt.timedelta(days=spec.offset), time=spec.time, kind=Kind.VISIT,
+                agent=spec.id, cycle=anchor_cycle or 0, day=spec.offset + 1, status=Status.CANCELLED,
             ))
             return
         target = anchor + dt.timedelta(days=spec.offset)

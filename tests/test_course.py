@@ -308,3 +308,15 @@ def test_bsa_band_rounding_from_a_regimen_table():
     data["changes"] = [{"cycle": 2, "dose_level": {"capecitabine": -1}, "reason": "toxicity"}]
     with pytest.raises(ScheduleError, match="no BSA band table for dose level -1"):
         schedule(course_from_data(data, "t.toml"))
+
+
+def test_visits_of_a_stopped_cycle_are_cancelled_on_their_would_be_date():
+    data = {"patient": "P", "start": D(2026, 12, 7),
+            "site": {"clinic_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                     "visits": [{"id": "bloods", "name": "Bloods", "anchor": "cycle", "offset": -1}]},
+            "changes": [{"cycle": 6, "stop": True, "reason": "complete response"}]}
+    s = schedule(course_from_data(data, "t.toml"))
+    (gone,) = [e for e in s.cancelled if e.agent == "bloods"]
+    # cycle 6 would have started Mon 2027-03-22; its bloods the day before
+    assert gone.id == "picture/c6/visit-bloods" and gone.date == D(2027, 3, 21)
+    assert len([e for e in s.events if e.agent == "bloods"]) == 5

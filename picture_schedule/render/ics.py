@@ -250,8 +250,6 @@ class _Writer:
 
         from .vtimezone import vtimezone
 
-        # icalendar escapes only the properties it knows as TEXT: the X- and RFC 7986 ones get vText.
-
         cal = Calendar()
         cal.add("prodid", PRODID)
         cal.add("version", "2.0")
@@ -259,6 +257,7 @@ class _Writer:
         if self.options.publish:
             cal.add("method", "PUBLISH")
         name = self._calendar_name()
+        # icalendar escapes only the properties it knows as TEXT: the X- and RFC 7986 ones get vText
         cal.add("name", vText(name))
         cal.add("x-wr-calname", vText(name))
         cal.add("x-wr-caldesc", vText(self._calendar_description()))
@@ -267,12 +266,12 @@ class _Writer:
         cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(refresh))
         cal.add("color", vText(COLOR))
-        events = [self._vevent(entry) for entry in entries]
-        timed = [e.first.date for e, v in zip(entries, events) if isinstance(v["DTSTART"].dt, dt.datetime)]
-        if timed:
+        spans = [self._when(entry) for entry in entries]
+        timed = [start.date() for start, _ in spans if isinstance(start, dt.datetime)]
+        if timed:  # one VTIMEZONE, exact for the span of the timed events written
             cal.add_component(vtimezone(self.course.zone, min(timed), max(timed)))
-        for vevent in events:
-            cal.add_component(vevent)
+        for entry, span in zip(entries, spans):
+            cal.add_component(self._vevent(entry, span))
         return cal
 
     def _calendar_name(self) -> str:
@@ -323,7 +322,7 @@ class _Writer:
         return lines
 
     # events
-    def _vevent(self, entry: _Entry) -> VEvent:
+    def _vevent(self, entry: _Entry, span: tuple[dt.date | dt.datetime, dt.date | dt.datetime]) -> VEvent:
         from icalendar import Event as VEvent
 
         vevent = VEvent()
@@ -341,7 +340,7 @@ class _Writer:
         if entry.cancelled:
             title = self._("Cancelled: {title}", title=title)
         vevent.add("summary", title)
-        start, end = self._when(entry)
+        start, end = span
         vevent.add("dtstart", start)
         vevent.add("dtend", end)
         if entry.kind in (Kind.INFUSION, Kind.VISIT) and self.site.location:
@@ -427,8 +426,8 @@ class _Writer:
                           dose=self._dose(first.dose))
         if not full:
             return self._("Clinic visit")
-        names = self.visit_names.get(first.agent)
-        return names.get(self.options.language) if names else self._("Clinic visit")
+        visit = self.visit_names.get(first.agent)
+        return visit.get(self.options.language) if visit else self._("Clinic visit")
 
     def _slots(self, entry: _Entry) -> str:
         slots = {e.slot for e in entry.shown}
@@ -464,7 +463,7 @@ class _Writer:
         lines: list[str] = []
         if entry.cancelled:
             lines.append(self._("Cancelled by your care team: this no longer takes place."))
-        if first.cycle:
+        if first.cycle and entry.kind is not Kind.VISIT:  # a visit's cycle day can be before day 1
             lines.append(self._("Cycle {cycle}, day {day}", cycle=first.cycle, day=first.day))
         if entry.kind is Kind.ORAL and self.options.daily:
             times = sorted({e.time for e in entry.shown if e.time is not None})
@@ -500,7 +499,7 @@ class _Writer:
             if full and reasons:
                 lines.extend(self._("Moved: {reason}", reason=r) for r in reasons)
             else:
-                lines.append(self._("The date was changed by your care team."))
+                lines.append(self._("This date differs from the original plan."))
         if entry.kind is Kind.INFUSION:
             lines.extend(self._phones())
         return list(dict.fromkeys(lines))

@@ -57,7 +57,9 @@ __all__ = [
     "DELAY_REASON",
     "Cohort",
     "Member",
+    "Newcomer",
     "appointments",
+    "calendar",
     "closures",
     "expand_cohort",
     "newcomer",
@@ -150,9 +152,8 @@ def _read_csv(path: Path, site: Site) -> Cohort:
     rows = _Rows(label)
     header_line, header, records = _records(text, rows)
     if header is None:
-        _raise(rows.problems or [InputError("is empty: give a header row (patient,start,…) and a row per patient",
-                                            source=label)])
-        raise AssertionError  # unreachable
+        raise rows.problems[0] if rows.problems else InputError(
+            "is empty: give a header row (patient,start,…) and a row per patient", source=label)
     columns = _columns(header, header_line, rows)
     if rows.problems:  # a bad header makes every row meaningless
         _raise(rows.problems)
@@ -394,19 +395,22 @@ def _read_folder(folder: Path, site: Site) -> Cohort:
 # --------------------------------------------------------------------------- expanding
 
 
-class _Calendars:
-    """One clinic calendar per site object (building one reads the holidays package)."""
+_CALENDARS: dict[int, tuple[Site, ClinicCalendar]] = {}
+_CALENDARS_KEPT = 8
 
-    def __init__(self) -> None:
-        self._by_site: dict[int, tuple[Site, ClinicCalendar]] = {}
 
-    def __call__(self, site: Site) -> ClinicCalendar:
-        key = id(site)
-        if key not in self._by_site:
-            from .api import calendar_for
+def calendar(site: Site) -> ClinicCalendar:
+    """The clinic calendar of ``site`` (what ``api.schedule`` builds for each course), kept for the
+    last few site objects: building one, and filling in a year of holidays, takes milliseconds."""
+    key = id(site)
+    found = _CALENDARS.get(key)
+    if found is None or found[0] is not site:
+        from .api import calendar_for
 
-            self._by_site[key] = (site, calendar_for(site))
-        return self._by_site[key][1]
+        while len(_CALENDARS) >= _CALENDARS_KEPT:
+            _CALENDARS.pop(next(iter(_CALENDARS)))
+        found = _CALENDARS[key] = (site, calendar_for(site))
+    return found[1]
 
 
 def expand_cohort(
@@ -419,10 +423,9 @@ def expand_cohort(
     expands a few hundred courses. ``progress(n)`` gets the number of members done, about every
     1 % and at the end. A member whose expansion fails is reported with the others.
     """
-    calendars = _Calendars()
     shared: dict[tuple[Any, ...], Schedule] = {}
     schedules: list[Schedule] = []
-    problems: list[ScheduleError] = []
+    failed: dict[tuple[str, str | None], list[str]] = {}  # (message, field) -> origins
     total = len(cohort.members)
     step = max(1, math.ceil(total / 100))
     for done, member in enumerate(cohort.members, start=1):
@@ -432,15 +435,18 @@ def expand_cohort(
             if key is not None and key in shared:
                 schedules.append(replace(shared[key], course=course))
             else:
-                calendar = calendars(course.site) if course.site is not None else None
-                expanded = expand(course, calendar)
+                expanded = expand(course, calendar(course.site) if course.site is not None else None, brief=True)
                 if key is not None:
                     shared[key] = expanded
                 schedules.append(expanded)
         except ScheduleError as exc:
-            problems.append(InputError(exc.message, source=member.origin, field=exc.field))
+            failed.setdefault((exc.message, exc.field), []).append(member.origin)
         if progress is not None and (done % step == 0 or done == total):
             progress(done)
+    problems: list[ScheduleError] = []
+    for (message, field), origins in failed.items():
+        more = f" (and {len(origins) - 1} more patients)" if len(origins) > 1 else ""
+        problems.append(InputError(message + more, source=origins[0], field=field))
     _raise(problems)
     return tuple(schedules)
 
@@ -474,24 +480,36 @@ def appointments(schedules: Iterable[Schedule]) -> list[Appointment]:
     ]
 
 
-def newcomer(
-    regimen: Regimen, site: Site, patient: str, *, cycles: int | None = None
-) -> Callable[[dt.date], list[Appointment]]:
-    """``suggest``'s callback: a new plain course of ``regimen`` from ``start`` on ``site``'s calendar.
+class Newcomer:
+    """``suggest``'s callback: a new plain course of ``regimen`` from a start, on ``site``'s calendar.
 
-    A start on a day the clinic is closed gives no appointments (its shifted day 1 is tried as a
-    start of its own), so every suggestion is a day the patient can actually begin.
+    Calling it with a start gives that course's day-1 appointments. A start on a day the clinic
+    is closed gives none (its shifted day 1 is tried as a start of its own), so every suggestion
+    is a day the patient can actually begin.
     """
-    calendar = _Calendars()(site)
 
-    def day1s(start: dt.date) -> list[Appointment]:
-        course = Course(patient=patient, regimen=regimen, start=start, cycles=cycles or regimen.cycles, site=site)
-        expanded = expand(course, calendar)
+    def __init__(self, regimen: Regimen, site: Site, patient: str, *, cycles: int | None = None) -> None:
+        self.regimen = regimen
+        self.site = site
+        self.patient = patient
+        self.cycles = cycles or regimen.cycles
+        self._calendar = calendar(site)
+
+    def schedule(self, start: dt.date) -> Schedule:
+        """The newcomer's schedule from ``start``."""
+        course = Course(patient=self.patient, regimen=self.regimen, start=start, cycles=self.cycles, site=self.site)
+        return expand(course, self._calendar, brief=True)
+
+    def __call__(self, start: dt.date) -> list[Appointment]:
+        expanded = self.schedule(start)
         if not expanded.cycles or expanded.cycles[0].day1 != start:
             return []
         return appointments([expanded])
 
-    return day1s
+
+def newcomer(regimen: Regimen, site: Site, patient: str, *, cycles: int | None = None) -> Newcomer:
+    """See :class:`Newcomer`."""
+    return Newcomer(regimen, site, patient, cycles=cycles)
 
 
 def newcomer_name(patients: Sequence[str]) -> str:
@@ -508,12 +526,12 @@ def closures(site: Site, first: dt.date, last: dt.date) -> dict[dt.date, str]:
     unit = site.chairs
     if not isinstance(unit, Unit):
         return {}
-    calendar = _Calendars()(site)
+    clinic = calendar(site)
     found: dict[dt.date, str] = {}
     day = first
     while day <= last:
         if unit.opening(day) is not None:
-            closure = calendar.closure(day)
+            closure = clinic.closure(day)
             if closure is not None:
                 found[day] = closure.reason
         day += dt.timedelta(days=1)

@@ -356,6 +356,7 @@ class Schedule:
     cancelled: tuple[Event, ...] = ()  # events a change removed (for calendar clients)
     notes: tuple[Note, ...] = ()  # warnings every output must show
     estimated_years: tuple[int, ...] = ()
+    brief: bool = False  # cycles and date notes only (chair planning): no events
 
     @property
     def regimen(self) -> Regimen:

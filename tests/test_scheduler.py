@@ -141,3 +141,20 @@ def test_variant_invariants_and_ids_independent_of_start(regimen, start_a, start
         assert (cycle.last_day - cycle.day1).days == regimen.cycle_days - 1
     for x, y in zip(a.cycles, a.cycles[1:]):
         assert (y.day1 - x.day1).days == regimen.cycle_days
+
+
+@settings(max_examples=60, deadline=None)
+@given(starts, st.lists(st.tuples(st.integers(1, 6), st.integers(0, 30)), max_size=3),
+       st.sampled_from([None, "oxaliplatin", "tislelizumab"]))
+def test_expand_cycles_matches_the_full_expansion(start, delays, omit):
+    from picture_schedule.model import Change, Course
+    from picture_schedule.scheduler import expand
+
+    changes = tuple(Change(cycle=c, reason="r", delay_days=d) for c, d in delays if d) + (
+        (Change(cycle=2, reason="r", omit=(omit,)),) if omit else ())
+    course = Course(patient="P", regimen=PICTURE, start=start, cycles=6, changes=changes)
+    full = expand(course)
+    brief = expand(course, brief=True)
+    assert brief.brief and brief.events == () and brief.notes == tuple(n for n in full.notes if n.code != "confirm-dose")
+    assert [(c.number, c.day1, c.last_day, c.chair_minutes, c.infusion_start) for c in brief.cycles] == [
+        (c.number, c.day1, c.last_day, c.chair_minutes, c.infusion_start) for c in full.cycles]

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import calendar
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -225,14 +225,20 @@ def _reproduces(
     end: datetime,
     states: list[_State],
 ) -> bool:
-    """Whether the ruled observances give exactly zoneinfo's transitions in [start, end)."""
+    """Whether the rules, applied over the whole span, give exactly zoneinfo's transitions.
+
+    Each rule is expanded from the span's start, not from its DTSTART, so a rule
+    that only began within the span (a one-off change, daylight saving adopted
+    or dropped) fails here: before its first onset the VTIMEZONE would say nothing.
+    """
     expected = sorted(
         (t.at, t.before.offset, t.after.offset, t.after.name, _daylight(t.after, states)) for t in transitions
     )
+    before_span = date(start.year - 1, 1, 1)
     produced = sorted(
         (at, o.offset_from, o.offset_to, o.name, o.daylight)
         for o in ruled
-        for at in o.onsets(end)
+        for at in replace(o, start=datetime.combine(before_span, o.start.time())).onsets(end)
         if at >= start
     )
     return produced == expected

@@ -20,6 +20,19 @@ SAMPLES: list[tuple[str, list[str]]] = [
     ("schedule.json", ["schedule", "--start", EXAMPLE_START, "--format", "json"]),
     ("schedule.csv", ["schedule", "--start", EXAMPLE_START, "--format", "csv"]),
     ("capox-schedule.txt", ["schedule", "--start", EXAMPLE_START, "--regimen", "capox"]),
+    ("calendar-discreet.ics", ["ics", "--course", "{samples}/course-example.toml"]),
+    ("calendar-full.ics", ["ics", "--course", "{samples}/course-example.toml", "--detail", "full", "--method", "publish"]),
+    ("calendar-zh-CN.ics", ["ics", "--course", "{samples}/course-example.toml", "--lang", "zh-CN", "--detail", "full",
+                            "--oral-events", "daily"]),
+    ("chairs-report.html", ["chairs", "plan", "--cohort", "{samples}/cohort-23.csv", "--site", "{samples}/site-nanjing.toml"]),
+    ("chairs.csv", ["chairs", "plan", "--cohort", "{samples}/cohort-23.csv", "--site", "{samples}/site-nanjing.toml",
+                    "--format", "csv"]),
+    ("chairs.ics", ["chairs", "plan", "--cohort", "{samples}/cohort-23.csv", "--site", "{samples}/site-nanjing.toml",
+                    "--format", "ics"]),
+    ("diary-en.html", ["diary", "--course", "{samples}/course-example.toml"]),
+    ("diary-en.pdf", ["diary", "--course", "{samples}/course-example.toml"]),
+    ("diary-zh-CN.html", ["diary", "--course", "{samples}/course-example.toml", "--lang", "zh-CN"]),
+    ("diary-zh-CN.pdf", ["diary", "--course", "{samples}/course-example.toml", "--lang", "zh-CN"]),
 ]
 
 # Hand-written inputs that live in samples/ and are copied, not generated.

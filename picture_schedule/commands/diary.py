@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from ..cli import course_options, output_option
+from ..cli import output_option
 from ..errors import OutputError
 from ..model import LANGUAGES
+from .roster import course_or_patient_options
 
 
 def output_kind(output: str) -> str:
@@ -26,7 +27,7 @@ def output_kind(output: str) -> str:
 
 
 @click.command("diary")
-@course_options
+@course_or_patient_options  # --start/--course, or --patient ID --db PATH (the course from the roster)
 @click.option("--lang", "language", type=click.Choice(LANGUAGES),
               help="Language of the diary. [default: the course's language, else en]")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False), metavar="DIR",
@@ -49,6 +50,7 @@ def command(course: Any, language: str | None, templates: str | None, large_prin
       picture-schedule diary --course patient.toml --lang zh-CN -o diary-zh.pdf
       picture-schedule diary --start 2026-12-07 --large-print --paper letter -o diary.html
       picture-schedule diary --course patient.toml --templates my-unit/ --feed-url https://… -o diary.pdf
+      picture-schedule diary --patient PIC-001 --db roster.sqlite3 -o diary.pdf
     """
     from .. import api
     from ..output import write_output

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from . import __version__
 from .errors import Problems, ScheduleError
-from .loading import parse_date
+from .options import course_options, output_option
 
 FORMATS = ("table", "json", "csv")
-
-
-class DateParam(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return parse_date(str(value))
-        except ScheduleError as exc:
-            self.fail(exc.message, param, ctx)
-
-
-DATE = DateParam()
 
 
 class Main(click.Group):
@@ -60,29 +42,6 @@ class Main(click.Group):
 def _fail(message: str) -> None:
     click.echo(f"Error: {' '.join(message.split())}", err=True)
     sys.exit(2)
-
-
-def course_options(func: Callable) -> Callable:
-    """--start or --course, with --regimen and --cycles for a plain start."""
-
-    @click.option("--start", type=DATE, help="Cycle 1 day 1 of a plain plan (no patient).")
-    @click.option("--course", "course_file", type=click.Path(dir_okay=False),
-                  help="A patient's course file (TOML) instead of --start.")
-    @click.option("--regimen", help="Built-in regimen name (picture, capox) or a regimen TOML file. [default: picture]")
-    @click.option("--cycles", type=int, help="Number of cycles (1–99). [default: the regimen's]")
-    @functools.wraps(func)
-    def wrapper(*args: Any, start: Any, course_file: Any, regimen: Any, cycles: Any, **kwargs: Any) -> Any:
-        from .api import course_from
-
-        course = course_from(start=start, course=course_file, regimen=regimen, cycles=cycles)
-        return func(*args, course=course, **kwargs)
-
-    return wrapper
-
-
-def output_option(func: Callable) -> Callable:
-    return click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
-                        help="Where to write; '-' is standard output.")(func)
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -152,6 +111,6 @@ def validate(files: tuple[str, ...]) -> None:
         raise Problems(problems)
 
 
-from .commands import register  # noqa: E402  (after main exists)
+from .commands import register  # noqa: E402  (registers on main)
 
 register(main)

@@ -294,15 +294,15 @@ def test_every_command_has_help_with_an_example(cli, command):
     assert "Example" in result.output and "picture-schedule" in result.output
 
 
-def test_course_or_patient_options_load_the_roster_course(roster, folder, db):
+def test_patient_course_options_load_the_roster_course(roster, folder, db):
     """What `diary --patient ID --db PATH` uses: the course as the roster has it."""
     import click
     from click.testing import CliRunner
 
-    from picture_schedule.commands.roster import course_or_patient_options
+    from picture_schedule.options import course_options
 
     @click.command()
-    @course_or_patient_options
+    @course_options(patient=True)
     def probe(course) -> None:
         click.echo(f"{course.patient} {len(course.changes)} {course.start}")
 

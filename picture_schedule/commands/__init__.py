@@ -10,10 +10,7 @@ import click
 
 
 def register(main: click.Group) -> None:
-    # one line per command module
-    from . import ics; main.add_command(ics.command)  # noqa: E702
-    from . import diary; main.add_command(diary.command)  # noqa: E702
-    from . import chairs; main.add_command(chairs.command)  # noqa: E702
-    from . import roster; main.add_command(roster.command)  # noqa: E702
-    from . import serve; main.add_command(serve.command)  # noqa: E702
-    from . import publish; main.add_command(publish.command)  # noqa: E702
+    from . import chairs, diary, ics, publish, roster, serve
+
+    for module in (ics, diary, chairs, roster, serve, publish):
+        main.add_command(module.command)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ..cli import DATE
+from ..options import DATE
 from ..errors import InputError
 
 if TYPE_CHECKING:

@@ -7,10 +7,9 @@ from typing import Any
 
 import click
 
-from ..cli import output_option
+from ..options import course_options, output_option
 from ..errors import OutputError
 from ..model import LANGUAGES
-from .roster import course_or_patient_options
 
 
 def output_kind(output: str) -> str:
@@ -27,7 +26,7 @@ def output_kind(output: str) -> str:
 
 
 @click.command("diary")
-@course_or_patient_options  # --start/--course, or --patient ID --db PATH (the course from the roster)
+@course_options(patient=True)  # --start/--course, or --patient ID --db PATH (the course from the roster)
 @click.option("--lang", "language", type=click.Choice(LANGUAGES),
               help="Language of the diary. [default: the course's language, else en]")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False), metavar="DIR",

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..cli import course_options, output_option
+from ..options import course_options, output_option
 
 KIND_NAMES = "oral,infusion,injection,visit"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .roster import db_option
+from ..options import db_option
 
 
 @click.command("publish")
@@ -22,7 +22,7 @@ def command(db: str | None, out: str) -> None:
       picture-schedule publish --db roster.sqlite3 --out /srv/picture-feeds
     """
     from ..store import publish
-    from .roster import open_store
+    from ..options import open_store
 
     store = open_store(db)
     try:

@@ -15,29 +15,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError
+from ..options import DATE, db_option, open_store
 
 if TYPE_CHECKING:
     from ..store import Store
-
-
-def db_option(func: Callable) -> Callable:
-    """``--db PATH`` (or $PICTURE_SCHEDULE_DB); default: roster.sqlite3 in the user data folder."""
-    return click.option(
-        "--db", "db", type=click.Path(dir_okay=False), envvar="PICTURE_SCHEDULE_DB", show_envvar=True,
-        help="The roster file. [default: roster.sqlite3 in the user data folder]")(func)
-
-
-def open_store(db: str | None, *, create: bool = False) -> Store:
-    """The roster at ``db`` (or the default path); only ``roster add`` creates a new one."""
-    from ..store import Store, default_db_path
-
-    if db is None:
-        path = default_db_path()
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    else:
-        path = Path(db)
-    return Store(path, create=create)
 
 
 def _with_store(create: bool = False) -> Callable:
@@ -56,38 +37,6 @@ def _with_store(create: bool = False) -> Callable:
         return wrapper
 
     return decorate
-
-
-def course_or_patient_options(func: Callable) -> Callable:
-    """Like ``cli.course_options`` (--start/--course, --regimen, --cycles), plus ``--patient ID`` with
-    ``--db``: the course as it stands in the roster. Passes ``course`` to the command."""
-    from ..cli import DATE
-
-    @click.option("--start", type=DATE, help="Cycle 1 day 1 of a plain plan (no patient).")
-    @click.option("--course", "course_file", type=click.Path(dir_okay=False),
-                  help="A patient's course file (TOML) instead of --start.")
-    @click.option("--regimen", help="Built-in regimen name (picture, capox) or a regimen TOML file. [default: picture]")
-    @click.option("--cycles", type=int, help="Number of cycles (1–99). [default: the regimen's]")
-    @click.option("--patient", metavar="ID", help="A patient on the roster (see --db) instead of --course.")
-    @db_option
-    @functools.wraps(func)
-    def wrapper(*args: Any, start: Any, course_file: Any, regimen: Any, cycles: Any, patient: str | None,
-                db: str | None, **kwargs: Any) -> Any:
-        if patient is None:
-            from ..api import course_from
-
-            course = course_from(start=start, course=course_file, regimen=regimen, cycles=cycles)
-        else:
-            if start is not None or course_file is not None or regimen is not None or cycles is not None:
-                raise InputError("give --patient (with --db) or --course/--start, not both", source="--patient")
-            store = open_store(db)
-            try:
-                course = store.course(patient)
-            finally:
-                store.close()
-        return func(*args, course=course, **kwargs)
-
-    return wrapper
 
 
 def link_options(func: Callable) -> Callable:

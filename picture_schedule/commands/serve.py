@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .roster import db_option
+from ..options import db_option
 
 
 @click.command("serve")
@@ -29,7 +29,7 @@ def command(db: str | None, host: str, port: int, threads: int, access_log: bool
     import sys
 
     from ..server import Settings, configure_logging, serve
-    from .roster import open_store
+    from ..options import open_store
 
     configure_logging(sys.stderr)
     store = open_store(db)

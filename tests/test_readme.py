@@ -36,23 +36,45 @@ def examples() -> list[str]:
     return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ picture-schedule ")]
 
 
+def roster_example(example: str) -> bool:
+    """Needs the roster the walkthrough builds (and the export it writes)."""
+    return example.split()[1] in ("roster", "publish") or "--patient" in example or "PIC-001-now" in example
+
+
 EXAMPLES = examples()
+# `serve` runs until stopped: tests/test_server.py starts it for real on 127.0.0.1 instead.
+PLAIN = [e for e in EXAMPLES if not roster_example(e) and e.split()[1] != "serve"]
+ROSTER = [e for e in EXAMPLES if roster_example(e)]
+
+
+def run(example: str, runner, env: dict[str, str] | None = None):
+    return runner.invoke(main, shlex.split(example, comments=True)[1:], env=env)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def test_readme_has_examples():
-    assert len(EXAMPLES) >= 5
+    assert len(PLAIN) >= 15 and len(ROSTER) >= 5
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_readme_example_runs(example, tmp_path, runner, monkeypatch):
-    if any(word in example for word in (" serve", "roster ", "publish ")):
-        pytest.skip("needs a roster database or a running server: covered by tests/test_roster_cli.py and test_server.py")
-    shutil.copytree(ROOT / "samples", tmp_path / "samples")
-    monkeypatch.chdir(tmp_path)
-    argv = shlex.split(example)[1:]
-    result = runner.invoke(main, argv)
-    expect_error = "2026-02-30" in example
-    if expect_error:
+@pytest.mark.parametrize("example", PLAIN)
+def test_readme_example_runs(example, workdir, runner):
+    result = run(example, runner)
+    if "2026-02-30" in example:  # the documented error
         assert result.exit_code == 2
     else:
         assert result.exit_code == 0, (example, result.output)
+
+
+def test_readme_roster_walkthrough_runs_in_order(workdir, runner):
+    """The nurse's session: add, changes, list, show, export, rotate, publish, in README order."""
+    env = {"PICTURE_SCHEDULE_DB": str(workdir / "roster.sqlite3")}
+    for example in ROSTER:
+        result = run(example, runner, env)
+        assert result.exit_code == 0, (example, result.output)
+    assert (workdir / "PIC-001-qr.svg").exists() and (workdir / "PIC-001-diary.pdf").exists()

@@ -36,7 +36,7 @@ SAMPLES: list[tuple[str, list[str]]] = [
 ]
 
 # Hand-written inputs that live in samples/ and are copied, not generated.
-INPUTS = ("course-example.toml", "site-nanjing.toml")
+INPUTS = ("course-example.toml", "site-nanjing.toml", "cohort-23.csv")
 
 
 def generate(out: Path, quiet: bool = False) -> list[Path]:

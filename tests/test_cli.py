@@ -176,3 +176,27 @@ def test_validate_good_and_bad(cli, tmp_path):
     assert result.exit_code == 2
     errors = result.stderr.splitlines()
     assert len(errors) >= 2 and all(line.startswith("Error: ") for line in errors)
+
+
+@pytest.mark.parametrize("days, text", [
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], "1–14"),
+    ([1, 3, 5, 7, 9, 11, 13], "1, 3 … 13"),
+    ([1, 2, 3, 8], "1–3, 8"),
+    ([1, 8], "1, 8"),
+    ([8, 9, 10], "8–10"),
+])
+def test_day_lists_read_like_a_protocol(days, text):
+    from picture_schedule.render.text import day_list
+
+    assert day_list(days) == text
+
+
+def test_table_shows_course_changes_in_words(cli):
+    result = cli("schedule", "--course", "samples/course-example.toml")
+    assert result.exit_code == 0
+    out = result.output
+    assert "planned day 1 Mon 2027-01-18, moved +7 days: neutrophils" in out
+    assert "follows cycle 3" in out
+    assert "Capecitabine 1250 mg = 1 × 500 mg + 5 × 150 mg: 28 doses at 08:00 and 20:00" in out
+    assert "Blood test before the cycle (window 25 Dec – 27 Dec); moved from 2026-12-27: weekend" in out
+    assert "holiday dates for 2027 are estimates" in out

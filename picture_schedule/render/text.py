@@ -8,7 +8,11 @@ from ..model import Event, Kind, Schedule
 
 
 def day_list(days: Sequence[int]) -> str:
-    """[1..14] → "1–14"; [1, 3, …, 13] → "1, 3, 5, 7, 9, 11, 13"; [1, 2, 3, 8] → "1–3, 8"."""
+    """[1..14] → "1–14"; [1, 3, …, 13] → "1, 3 … 13"; [1, 2, 3, 8] → "1–3, 8"."""
+    ordered = sorted(set(days))
+    steps = {b - a for a, b in zip(ordered, ordered[1:])}
+    if len(ordered) > 3 and len(steps) == 1 and steps != {1}:
+        return f"{ordered[0]}, {ordered[1]} … {ordered[-1]}"
     runs: list[list[int]] = []
     for d in sorted(set(days)):
         if runs and d == runs[-1][-1] + 1:
@@ -19,7 +23,7 @@ def day_list(days: Sequence[int]) -> str:
 
 
 def _when(e: Event) -> str:
-    return e.date.strftime("%a %Y-%m-%d")
+    return f"{e.date:%a %d %b} {e.time:%H:%M}" if e.time else f"{e.date:%a %d %b}"
 
 
 def to_table(schedule: Schedule) -> str:
@@ -31,6 +35,8 @@ def to_table(schedule: Schedule) -> str:
         f"Start {course.start:%a %Y-%m-%d} · {len(schedule.cycles)} of {course.cycles} cycles of "
         f"{r.cycle_days} days · ends {schedule.end:%a %Y-%m-%d} · times in {course.zone}"
     )
+    specs = (*r.visits, *(course.site.visits if course.site else ()))
+    visit_names = {v.id: v.names.en for v in specs}
     by_cycle: dict[int, list[Event]] = {}
     for e in schedule.events:
         by_cycle.setdefault(e.cycle, []).append(e)
@@ -60,23 +66,20 @@ def to_table(schedule: Schedule) -> str:
                 dose_text += " (registry text: confirm with your care team)"
             if agent.kind is Kind.INFUSION:
                 for e in mine:
-                    lines.append(
-                        f"  day {e.day:<9} {_when(e)} {e.time:%H:%M}  {agent.names.en} {dose_text} "
-                        f"{agent.route}, {e.minutes} min"
-                    )
+                    lines.append(f"  {'day ' + str(e.day):<16}{_when(e):<20}{agent.names.en} {dose_text} "
+                                 f"{agent.route}, {e.minutes} min")
             else:
                 days = [e.day for e in mine]
                 times = sorted({e.time.strftime("%H:%M") for e in mine if e.time})
-                label = "day" if len(set(days)) == 1 else "days"
+                label = ("day " if len(set(days)) == 1 else "days ") + day_list(days)
                 what = "doses" if agent.kind is Kind.ORAL else "injections"
-                lines.append(
-                    f"  {label} {day_list(days):<13} {agent.names.en} {dose_text}, "
-                    f"{len(mine)} {what} at {' and '.join(times)}  ({mine[0].date:%d %b} – {mine[-1].date:%d %b})"
-                )
+                span = f"{mine[0].date:%d %b} – {mine[-1].date:%d %b}"
+                lines.append(f"  {label:<16}{span:<20}{agent.names.en} {dose_text}: "
+                             f"{len(mine)} {what} at {' and '.join(times)}")
         for e in (v for v in events if v.kind is Kind.VISIT):
             window = f" (window {e.window[0]:%d %b} – {e.window[1]:%d %b})" if e.window else ""
             moved = f"; {e.move_reason}" if e.move_reason else ""
-            lines.append(f"  visit  {_when(e)}  {e.agent}{window}{moved}")
+            lines.append(f"  {'visit':<16}{_when(e):<20}{visit_names.get(e.agent, e.agent)}{window}{moved}")
         gone = cancelled.get(c.number, [])
         if gone:
             lines.append(f"  cancelled: {len(gone)} events")
@@ -86,7 +89,7 @@ def to_table(schedule: Schedule) -> str:
         lines.append(f"Stopped: cycles {day_list(stopped)} will not be given.")
     visits = [e for e in schedule.events if e.kind is Kind.VISIT and e.cycle not in {c.number for c in schedule.cycles}]
     for e in visits:
-        lines.append(f"  visit  {_when(e)}  {e.agent}")
+        lines.append(f"  {'visit':<16}{_when(e):<20}{visit_names.get(e.agent, e.agent)}")
     if schedule.notes:
         lines.append("")
         lines.append("Notes:")

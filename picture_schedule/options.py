@@ -82,10 +82,11 @@ def course_options(func: Callable | None = None, *, patient: bool = False) -> Ca
                 store.close()
         return func(*args, course=course, **kwargs)
 
-    if patient:
-        wrapper = click.option("--patient", metavar="ID",
-                               help="A patient on the roster (see --db) instead of --course.")(db_option(wrapper))
-    return wrapper
+    if not patient:
+        return wrapper
+    with_db: Callable = db_option(wrapper)
+    return click.option("--patient", metavar="ID", help="A patient on the roster (see --db) instead of --course.")(
+        with_db)
 
 
 def output_option(func: Callable) -> Callable:

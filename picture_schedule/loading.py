@@ -145,7 +145,11 @@ class Reader:
             self.problem(name, f"{value.isoformat()} has a time; give a date like 2026-12-07")
             return None
         if isinstance(value, dt.date):
-            return value
+            try:
+                return check_date_range(value)
+            except InputError as exc:
+                self.problem(name, exc.message)
+                return None
         if isinstance(value, str):
             try:
                 return parse_date(value)
@@ -254,15 +258,28 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+FIRST_DATE, LAST_DATE = dt.date(1970, 1, 1), dt.date(2199, 12, 31)
+
+
 def parse_date(text: str, source: str | None = None) -> dt.date:
     """'2026-12-07' → date; impossible dates (2026-02-30) get a clear message."""
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
     if not match:
         raise InputError(f"{text!r} is not a date in the form YYYY-MM-DD", source=source)
     try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        day = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as exc:
         raise InputError(f"{text!r} is not a real date ({exc})", source=source) from None
+    return check_date_range(day, source)
+
+
+def check_date_range(day: dt.date, source: str | None = None) -> dt.date:
+    """Treatment dates are between 1970 and 2199 (holiday data and clocks cover that span)."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise InputError(
+            f"{day.isoformat()} is outside the supported dates {FIRST_DATE.isoformat()} – {LAST_DATE.isoformat()}",
+            source=source)
+    return day
 
 
 def _finish(reader: Reader, build: Callable[[], Any]) -> Any:
@@ -296,6 +313,8 @@ def regimen_text(ref: str | Path, relative_to: Path | None = None) -> tuple[str,
         return path.read_text(encoding="utf-8"), str(ref)
     except FileNotFoundError:
         raise InputError("no such regimen file", source=str(ref)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, expected a regimen TOML file", source=str(ref)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot be read ({exc})", source=str(ref)) from None
 

@@ -90,6 +90,8 @@ def one_error_line(result) -> str:
     [
         (["--start", "2026-02-30"], ["2026-02-30", "not a real date"]),
         (["--start", "07/12/2026"], ["YYYY-MM-DD"]),
+        (["--start", "9999-12-25"], ["outside the supported dates"]),
+        (["--start", "2026-12-07", "--regimen", "/"], ["is a folder"]),
         (["--start", "2026-12-07", "--cycles", "0"], ["--cycles", "1–99"]),
         (["--start", "2026-12-07", "--cycles", "100"], ["--cycles", "1–99"]),
         (["--start", "2026-12-07", "--regimen", "folfox"], ["unknown regimen", "picture"]),

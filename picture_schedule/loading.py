@@ -744,10 +744,6 @@ def course_from_data(data: dict[str, Any], label: str, folder: Path | None = Non
     prescribed = _prescribed(c, c.raw("prescribed", {}), "prescribed", regimen)
     created = c.datetime("created")
     changes = tuple(ch for ch in (_change(t, regimen, cycles or 99) for t in c.tables("changes")) if ch)
-    if regimen is not None and body is None:
-        for agent in regimen.agents:
-            if agent.dose.basis is Basis.PER_M2 and agent.id not in prescribed:
-                pass  # doses stay per m² and print so; that is allowed for a plan without measures
     c.done()
     if c.problems:
         raise c.problems[0] if len(c.problems) == 1 else Problems(c.problems)

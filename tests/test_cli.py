@@ -17,7 +17,24 @@ def test_version(cli):
     assert __version__ in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["schedule"], ["validate"]])
+def _all_commands() -> list[list[str]]:
+    import click
+
+    from picture_schedule.cli import main
+
+    found: list[list[str]] = [[]]
+
+    def walk(group: click.Group, prefix: list[str]) -> None:
+        for name, command in group.commands.items():
+            found.append([*prefix, name])
+            if isinstance(command, click.Group):
+                walk(command, [*prefix, name])
+
+    walk(main, [])
+    return found
+
+
+@pytest.mark.parametrize("command", _all_commands(), ids=lambda c: " ".join(c) or "main")
 def test_every_command_has_help_with_an_example(cli, command):
     result = cli(*command, "--help")
     assert result.exit_code == 0

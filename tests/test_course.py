@@ -274,7 +274,8 @@ def test_every_cycle_keeps_28_doses_on_a_holiday_calendar(start, policy, delays)
 
 # -- broken course files: every invalid field gives its own message ---------------------------
 
-BROKEN = sorted((COURSES / "broken").glob("*.toml")) + sorted((DATA / "regimens" / "broken").glob("*.toml"))
+BROKEN = (sorted((COURSES / "broken").glob("*.toml")) + sorted((DATA / "regimens" / "broken").glob("*.toml"))
+          + sorted((DATA / "sites" / "broken").glob("*.toml")))
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
@@ -285,15 +286,15 @@ def test_broken_course_file_explains_itself(path):
     messages = [str(p) for p in problems]
     assert any(expected in m for m in messages), messages
     assert all(path.name in m for m in messages), messages
-    if "regimens" in path.parts:
-        assert kind == "regimen"
+    if "regimens" in path.parts or "sites" in path.parts:
+        assert kind == path.parent.parent.name.rstrip("s")
     else:
         with pytest.raises(ScheduleError):
             load_course(path)
 
 
 def test_broken_files_cover_every_field():
-    assert len(BROKEN) >= 45
+    assert len(BROKEN) >= 50
 
 
 def test_bsa_band_rounding_from_a_regimen_table():

@@ -57,7 +57,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import NamedTuple
@@ -152,6 +152,8 @@ class Unit:
     hours: Mapping[int, tuple[time, time]]
     slot_minutes: int = 15
     nurse_starts_per_slot: int | None = None
+    make_up_hours: tuple[time, time] | None = None  # site setting: hours on weekend make-up working days
+    dated: Mapping[date, tuple[time, time]] = field(default_factory=dict)  # dates open outside ``hours``
 
     def __post_init__(self) -> None:
         if isinstance(self.chairs, bool) or not isinstance(self.chairs, int) or self.chairs < 1:
@@ -193,10 +195,19 @@ class Unit:
                 )
             checked[weekday] = (opens, closes)
         object.__setattr__(self, "hours", _Hours(checked))
+        for day, (opens, closes) in self.dated.items():
+            if closes <= opens:
+                raise InputError(f"closes ({closes:%H:%M}) must be after it opens ({opens:%H:%M})",
+                                 field=f"dated[{day}]")
+        object.__setattr__(self, "dated", dict(self.dated))
+
+    def __hash__(self) -> int:
+        return hash((self.chairs, self.hours, self.slot_minutes, self.nurse_starts_per_slot, self.make_up_hours,
+                     tuple(sorted(self.dated.items()))))
 
     def opening(self, day: date) -> tuple[int, int] | None:
         """Opening and closing minute of the day, or None when the unit is closed."""
-        hours = self.hours.get(day.isoweekday())
+        hours = self.dated.get(day) or self.hours.get(day.isoweekday())
         if hours is None:
             return None
         return _minute_of_day(hours[0]), _minute_of_day(hours[1])

@@ -413,6 +413,23 @@ def calendar(site: Site) -> ClinicCalendar:
     return found[1]
 
 
+def unit_on_calendar(site: Site, unit: Unit, first: dt.date, last: dt.date) -> Unit:
+    """``unit`` (a chairs.Unit) also open, with ``[chairs] make_up_hours``, on the days between
+    ``first`` and ``last`` that the clinic calendar opens although their weekday has no hours
+    (weekend make-up working days, extra openings). Without that setting the unit is unchanged and
+    such visits are reported as not placed."""
+    if unit.make_up_hours is None or last < first:
+        return unit
+    cal = calendar(site)
+    dated: dict[dt.date, tuple[dt.time, dt.time]] = {}
+    day = first
+    while day <= last:
+        if day.isoweekday() not in unit.hours and cal.is_open(day):
+            dated[day] = unit.make_up_hours
+        day += dt.timedelta(days=1)
+    return replace(unit, dated=dated)
+
+
 def expand_cohort(
     cohort: Cohort, *, progress: Callable[[int], None] | None = None
 ) -> tuple[Schedule, ...]:

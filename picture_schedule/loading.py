@@ -663,6 +663,18 @@ def _chairs(ch: Reader) -> Any:
     count = ch.integer("count", 1, 1000)
     slot = ch.integer("slot_minutes", 1, 120, 15)
     nurse = ch.integer("nurse_starts_per_slot", 1, 1000, None)
+    make_up = None
+    pair = ch.raw("make_up_hours", None)
+    if pair is not None:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            ch.problem("make_up_hours", f"{_show(pair)} must be [\"08:00\", \"17:00\"]")
+        else:
+            times = Reader({"open": pair[0], "close": pair[1]}, ch.source, ch.where("make_up_hours"), ch.problems)
+            opens, closes = times.time("open"), times.time("close")
+            if opens and closes and closes <= opens:
+                ch.problem("make_up_hours", f"closes {closes:%H:%M} before it opens {opens:%H:%M}")
+            elif opens and closes:
+                make_up = (opens, closes)
     hours: dict[int, tuple[dt.time, dt.time]] = {}
     h = ch.table("hours", required=True)
     if h:
@@ -686,7 +698,8 @@ def _chairs(ch: Reader) -> Any:
     ch.done()
     if count is None:
         return None
-    return Unit(chairs=count, hours=hours, slot_minutes=slot or 15, nurse_starts_per_slot=nurse)
+    return Unit(chairs=count, hours=hours, slot_minutes=slot or 15, nurse_starts_per_slot=nurse,
+                make_up_hours=make_up)
 
 
 def _check_country(r: Reader, country: str, subdivision: str | None) -> None:

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import picture_schedule.cli  # noqa: F401  (first: the CLI registers the command modules)
-from picture_schedule.chairs import plan
+from picture_schedule.chairs import Appointment, plan
 from picture_schedule.cohort import DELAY_REASON, appointments, expand_cohort, read_cohort
 from picture_schedule.commands.chairs import Progress
 from picture_schedule.loading import load_site
@@ -598,3 +598,24 @@ def test_a_cohort_plans_every_cycle_of_every_patient_once(starts, delays, order)
             results.append(result)
         assert results[0] == results[1]
 
+
+
+def test_make_up_working_day_uses_the_sites_make_up_hours(cli, here):
+    """The same cohort with `[chairs] make_up_hours = ["08:30", "12:00"]`: Sat 10 Oct 2026 is a
+    make-up working day, so the unit opens 08:30–12:00 (210 min). N-03's 225-min visit is longer
+    than that: still not placed, but now for that reason, not "unit closed on Saturday"."""
+    rows, summary = plan_csv(cli, "national-day.csv", CHAIRS / "site-make-up-days.toml")
+    assert rows[3]["patient"] == "N-03" and rows[3]["status"] == "unplaced"
+    assert rows[3]["reason"] == "longer than opening hours (225 min; open 08:30–12:00, 210 min)"
+
+
+def test_make_up_hours_place_a_visit_that_fits(tmp_path):
+    from picture_schedule.cohort import unit_on_calendar
+
+    site = load_site(CHAIRS / "site-make-up-days.toml")
+    unit = unit_on_calendar(site, site.chairs, dt.date(2026, 10, 5), dt.date(2026, 10, 12))  # type: ignore[arg-type]
+    # only Sat 10 Oct is a make-up working day in that week (Sun 11 Oct is an ordinary Sunday)
+    assert dict(unit.dated) == {dt.date(2026, 10, 10): (dt.time(8, 30), dt.time(12, 0))}
+    result = plan([Appointment("N-09", 1, dt.date(2026, 10, 10), 195)], unit)
+    (booking,) = result.bookings
+    assert (booking.chair, booking.start.time(), booking.end.time()) == (1, dt.time(8, 30), dt.time(11, 45))

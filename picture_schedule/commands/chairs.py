@@ -148,7 +148,7 @@ def plan_command(cohort_path: str, site_path: str, first: dt.date | None, last: 
           --from 2027-01-01 --to 2027-03-31 -o report.html --csv chairs.csv --ics chairs.ics
     """
     from .. import chairs as engine
-    from ..cohort import appointments, closures
+    from ..cohort import appointments, closures, unit_on_calendar
     from ..output import write_output
     from ..render import chairs as render
 
@@ -164,6 +164,8 @@ def plan_command(cohort_path: str, site_path: str, first: dt.date | None, last: 
     cohort, schedules = _expand(cohort_path, site, started)
     every = appointments(schedules)
     chosen = [a for a in every if (first is None or a.day >= first) and (last is None or a.day <= last)]
+    if chosen:
+        unit = unit_on_calendar(site, unit, min(a.day for a in chosen), max(a.day for a in chosen))
     with Progress(len(chosen), "Planning chairs", started=started) as bar:
         result = engine.plan(chosen, unit, progress=bar)
 
@@ -292,7 +294,7 @@ def suggest_command(cohort_path: str, site_path: str, regimen: str, earliest: dt
           --regimen picture --earliest 2027-03-01 --count 3
     """
     from .. import chairs as engine
-    from ..cohort import appointments, newcomer, newcomer_name
+    from ..cohort import appointments, newcomer, newcomer_name, unit_on_calendar
     from ..errors import ScheduleError
     from ..loading import load_regimen
 
@@ -309,6 +311,8 @@ def suggest_command(cohort_path: str, site_path: str, regimen: str, earliest: dt
 
         earliest = dt.datetime.now(ZoneInfo(site.timezone)).date()
     day1s = newcomer(new_regimen, site, newcomer_name([m.course.patient for m in cohort.members]))
+    days = [a.day for a in booked] + [earliest]
+    unit = unit_on_calendar(site, unit, min(days), max(days) + dt.timedelta(days=2 * 366))  # suggest's horizon and a course
     found = engine.suggest(booked, unit, day1s, earliest, count)
     horizon = 366
     lines = [f"Starts for a new {new_regimen.id} patient ({_n(new_regimen.cycles, 'cycle')}) from "

@@ -297,6 +297,7 @@ class Cycle:
     shift_reason: str = ""
     shift_reason_zh: str = ""
     move_reason: str = ""  # why day 1 differs from the plan: own delay/shift, or an earlier cycle's
+    move_reason_zh: str = ""  # the same in Chinese (a recorded reason stays as the nurse wrote it)
     dose_levels: Mapping[str, int] = field(default_factory=frozen_map)
     omitted: tuple[str, ...] = ()
     held_days: tuple[int, ...] = ()
@@ -325,6 +326,7 @@ class Event:
     status: Status = Status.PLANNED
     moved: bool = False
     move_reason: str = ""
+    move_reason_zh: str = ""
     window: tuple[dt.date, dt.date] | None = None  # visits
     revision: int = 0  # how many recorded changes altered this event
     modified: dt.datetime | None = None  # when the last of them was recorded

@@ -193,7 +193,7 @@ class _Expansion:
         course, regimen = self.course, self.regimen
         site = course.settings
         previous: dt.date | None = None
-        carried = ""  # why earlier cycles moved, for the cycles that follow them
+        carried = carried_zh = ""  # why earlier cycles moved, for the cycles that follow them
         for number in range(1, course.cycles + 1):
             plan = self._plan(number)
             planned = course.start + dt.timedelta(days=regimen.cycle_days * (number - 1))
@@ -202,9 +202,11 @@ class _Expansion:
             day1, shift_en, shift_zh = self._shift(number, target)
             levels = self._levels(number)
             own = "; ".join(r for r in (plan.delay_reason, shift_en) if r)
+            own_zh = "；".join(r for r in (plan.delay_reason, shift_zh) if r)
             if own:
-                carried = f"follows cycle {number}: {own}"
+                carried, carried_zh = f"follows cycle {number}: {own}", f"随第{number}周期调整：{own_zh}"
             reason = own or (carried if day1 != planned else "")
+            reason_zh = own_zh or (carried_zh if day1 != planned else "")
             cycle = Cycle(
                 number=number,
                 planned_day1=planned,
@@ -215,11 +217,12 @@ class _Expansion:
                 shift_reason=shift_en,
                 shift_reason_zh=shift_zh,
                 move_reason=reason,
+                move_reason_zh=reason_zh,
                 dose_levels=frozen_map({a.id: levels.get(a.id, 0) for a in regimen.agents if a.dose_levels}),
                 omitted=plan.omit,
                 held_days=tuple(sorted(plan.hold)),
             )
-            events = self._cycle_events(cycle, levels, reason)
+            events = self._cycle_events(cycle, levels)
             if plan.stopped:
                 self.stopped[number] = cycle
                 self.cancelled.extend(replace(e, status=Status.CANCELLED) for e in events)
@@ -284,7 +287,7 @@ class _Expansion:
             self.notes.extend(notes)
         return self._doses[key]
 
-    def _cycle_events(self, cycle: Cycle, levels: dict[str, int], reason: str) -> list[Event]:
+    def _cycle_events(self, cycle: Cycle, levels: dict[str, int]) -> list[Event]:
         course, regimen, site = self.course, self.regimen, self.course.settings
         events: list[Event] = []
         n = cycle.number
@@ -303,7 +306,8 @@ class _Expansion:
                 dose=None if self.brief else self._dose(agent, levels.get(agent.id, 0), n),
                 minutes=minutes,
                 moved=moved,
-                move_reason=reason if moved else "",
+                move_reason=cycle.move_reason if moved else "",
+                move_reason_zh=cycle.move_reason_zh if moved else "",
             )
 
         clock = dt.datetime.combine(cycle.day1, site.infusion_time)
@@ -376,7 +380,7 @@ class _Expansion:
         target = anchor + dt.timedelta(days=spec.offset)
         earliest = target + dt.timedelta(days=spec.earliest)
         latest = target + dt.timedelta(days=spec.latest)
-        day, moved_reason = target, ""
+        day, moved_reason, moved_reason_zh = target, "", ""
         if self.calendar is not None and not self.calendar.is_open(target):
             closure = self.calendar.closure(target)
             candidates = sorted(
@@ -385,9 +389,11 @@ class _Expansion:
             )
             open_days = [d for d in candidates if self.calendar.is_open(d)]
             why = closure.reason if closure else "clinic closed"
+            why_zh = closure.reason_zh if closure else "门诊休息"
             if open_days:
                 day = open_days[0]
                 moved_reason = f"moved from {target.isoformat()}: {why}"
+                moved_reason_zh = f"由 {target.isoformat()} 调整：{why_zh}"
             else:
                 self.notes.append(Note(
                     "visit-window",
@@ -400,7 +406,7 @@ class _Expansion:
         self.events.append(Event(
             id=vid, date=day, time=spec.time, kind=Kind.VISIT, agent=spec.id, cycle=cycle_no,
             day=(day - cycle_day1).days + 1, moved=bool(moved_reason), move_reason=moved_reason,
-            window=(earliest, latest),
+            move_reason_zh=moved_reason_zh, window=(earliest, latest),
         ))
 
     @staticmethod

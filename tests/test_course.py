@@ -321,3 +321,16 @@ def test_visits_of_a_stopped_cycle_are_cancelled_on_their_would_be_date():
     # cycle 6 would have started Mon 2027-03-22; its bloods the day before
     assert gone.id == "picture/c6/visit-bloods" and gone.date == D(2027, 3, 21)
     assert len([e for e in s.events if e.agent == "bloods"]) == 5
+
+
+def test_move_reasons_in_chinese():
+    s = schedule(course("delay-c3.toml"))
+    assert s.cycles[2].move_reason_zh == "neutropenia"  # the nurse's own words stay as written
+    assert s.cycles[3].move_reason_zh == "随第3周期调整：neutropenia"
+    shifted = course_on("2026-10-05", "next")
+    assert "顺延至 2026-10-08" in shifted.cycles[0].move_reason_zh and "国庆节" in shifted.cycles[0].move_reason_zh
+    data = {"patient": "P", "start": D(2026, 12, 7), "cycles": 2,
+            "site": {"visits": [{"id": "bloods", "name": "Bloods", "anchor": "cycle", "cycles": [2],
+                                 "offset": -1, "window": [-2, 0]}]}}
+    (v,) = [e for e in schedule(course_from_data(data, "t.toml")).events if e.agent == "bloods"]
+    assert v.move_reason_zh == "由 2026-12-27 调整：周末"

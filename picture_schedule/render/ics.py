@@ -495,7 +495,9 @@ class _Writer:
                 lines.append(self._("Window: {earliest} to {latest}", earliest=earliest.isoformat(),
                                     latest=latest.isoformat()))
         if any(e.moved for e in entry.shown):
-            reasons = sorted({e.move_reason for e in entry.shown if e.move_reason})
+            zh = self.options.language == "zh-CN"
+            reasons = sorted({(e.move_reason_zh if zh and e.move_reason_zh else e.move_reason)
+                              for e in entry.shown if e.move_reason})
             if full and reasons:
                 lines.extend(self._("Moved: {reason}", reason=r) for r in reasons)
             else:

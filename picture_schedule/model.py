@@ -374,6 +374,12 @@ class Schedule:
         last = self.cycles[-1].last_day if self.cycles else self.course.start
         return max([last, *(e.date for e in self.events)])
 
+    def detailed(self) -> Schedule:
+        """This schedule, checked to carry its events: a brief one (chair planning) must not be printed."""
+        if self.brief:
+            raise ValueError("a brief schedule (cycles only) has no events to render; expand without brief=True")
+        return self
+
     def fingerprint(self) -> str:
         """Short hash of every event's identity, date, time and dose: equal prints, equal hashes."""
         digest = hashlib.sha256()

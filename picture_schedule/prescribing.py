@@ -48,7 +48,7 @@ def dose_for(
     spec = agent.dose
     if spec.basis is Basis.TEXT:
         if rx is not None:
-            return _prescribed_dose(agent, rx, level, None, course), ()
+            return _prescribed_dose(agent, rx, level, None, course)
         note = Note(
             "confirm-dose",
             f"{agent.names.en}: only the registry text \"{spec.text}\" is known; confirm the dose "
@@ -65,17 +65,13 @@ def dose_for(
         bsa = course_bsa(course)
         if bsa is None:  # no body measures: the dose stays per m²
             if rx is not None:
-                return _prescribed_dose(agent, rx, level, None, course), ()
+                return _prescribed_dose(agent, rx, level, None, course)
             text = f"{format_amount(amount)} {spec.unit}/m²"
             return Dose(amount, f"{spec.unit}/m²", text, level=level), ()
         calculated = dosing.scaled_dose(amount, bsa)
 
     if rx is not None:
-        dose = _prescribed_dose(agent, rx, level, calculated, course)
-        notes: tuple[Note, ...] = ()
-        if dose.warning:
-            notes = (Note("dose-deviation", dose.warning, _deviation_zh(agent, dose, calculated)),)
-        return dose, notes
+        return _prescribed_dose(agent, rx, level, calculated, course)
     return _rounded_dose(course, agent, level, calculated), ()
 
 
@@ -105,31 +101,39 @@ def _tablet_dose(tablets: dosing.TabletDose, level: int, calculated: float) -> D
     )
 
 
-def _prescribed_dose(agent: Agent, rx: Prescribed, level: int, calculated: float | None, course: Course) -> Dose:
+def _prescribed_dose(
+    agent: Agent, rx: Prescribed, level: int, calculated: float | None, course: Course
+) -> tuple[Dose, tuple[Note, ...]]:
+    """The prescription as given, with a warning (in each language) when it cannot be made from the
+    tablets or lies beyond the site's threshold from the calculated dose. Never changed."""
     text = f"{format_amount(rx.amount)} {rx.unit}"
     tablets: tuple[tuple[int, int], ...] = ()
-    warnings = []
+    notes: list[Note] = []
+    name_zh = agent.names.zh or agent.names.en
     if agent.tablets and rx.unit == "mg":
         made = dosing.nearest_combination(rx.amount, agent.tablets, agent.rounding.max_tablets)
         if made.mg == rx.amount:
             text, tablets = made.describe(), made.tablets
         else:
-            warnings.append(f"{agent.names.en}: prescribed {text} cannot be made from {agent.tablets} mg tablets")
-    if calculated is not None and dosing.exceeds_threshold(rx.amount, calculated, course.settings.dose_threshold):
+            strengths = ", ".join(str(t) for t in agent.tablets)
+            notes.append(Note(
+                "dose-tablets",
+                f"{agent.names.en}: prescribed {text} cannot be made from {strengths} mg tablets",
+                f"{name_zh}：处方剂量 {text} 无法用 {strengths} mg 片剂组成，请核对",
+            ))
+    threshold = course.settings.dose_threshold
+    if calculated is not None and dosing.exceeds_threshold(rx.amount, calculated, threshold):
         pct = dosing.deviation(rx.amount, calculated) * 100
-        warnings.append(
-            f"{agent.names.en}: prescribed {text.split(' =')[0]} is {pct:+.1f} % from the calculated "
-            f"{calculated:.0f} mg (threshold {course.settings.dose_threshold * 100:g} %)"
-        )
-    return Dose(
+        amount = f"{format_amount(rx.amount)} {rx.unit}"
+        notes.append(Note(
+            "dose-deviation",
+            f"{agent.names.en}: prescribed {amount} is {pct:+.1f} % from the calculated {calculated:.0f} mg "
+            f"(threshold {threshold * 100:g} %)",
+            f"{name_zh}：处方剂量 {amount} 与计算剂量 {calculated:.0f} mg 相差 {pct:+.1f}%"
+            f"（阈值 {threshold * 100:g}%），请核对",
+        ))
+    dose = Dose(
         rx.amount, rx.unit, text, level=level, calculated=calculated, prescribed=True,
-        tablets=tablets, warning="; ".join(warnings),
+        tablets=tablets, warning="; ".join(n.en for n in notes),
     )
-
-
-def _deviation_zh(agent: Agent, dose: Dose, calculated: float) -> str:
-    pct = dosing.deviation(dose.amount or 0, calculated) * 100
-    return (
-        f"{agent.names.zh or agent.names.en}：处方剂量 {format_amount(dose.amount)} {dose.unit} "
-        f"与计算剂量 {calculated:.0f} mg 相差 {pct:+.1f}%，请核对"
-    )
+    return dose, tuple(notes)

@@ -204,8 +204,14 @@ def serve(store: Store, *, host: str = "127.0.0.1", port: int = 8080, threads: i
     """Run the feed server with waitress until interrupted; ``ready(host, port)`` once listening."""
     from waitress import create_server
 
-    server = create_server(create_app(store, settings), host=host, port=port, threads=threads,
-                           ident="picture-schedule", expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+    from .errors import OutputError
+
+    try:
+        server = create_server(create_app(store, settings), host=host, port=port, threads=threads,
+                               ident="picture-schedule", expose_tracebacks=False,
+                               clear_untrusted_proxy_headers=True)
+    except OSError as exc:  # port taken, address not on this machine, no permission
+        raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})", source="serve") from None
     effective = getattr(server, "effective_port", port)
     if ready is not None:
         ready(host, int(effective))

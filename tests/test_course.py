@@ -334,3 +334,14 @@ def test_move_reasons_in_chinese():
                                  "offset": -1, "window": [-2, 0]}]}}
     (v,) = [e for e in schedule(course_from_data(data, "t.toml")).events if e.agent == "bloods"]
     assert v.move_reason_zh == "由 2026-12-27 调整：周末"
+
+
+def test_prescription_that_tablets_cannot_make_is_warned_even_without_body_measures():
+    data = {"patient": "P", "start": D(2026, 12, 7), "cycles": 1,
+            "prescribed": {"capecitabine": {"amount": 1700, "unit": "mg"}}}
+    s = schedule(course_from_data(data, "t.toml"))
+    dose = agent_events(s, "capecitabine", 1)[0].dose
+    assert dose.amount == 1700 and dose.prescribed  # kept as prescribed, never changed
+    (note,) = [n for n in s.notes if n.code == "dose-tablets"]
+    assert note.en == "Capecitabine: prescribed 1700 mg cannot be made from 500, 150 mg tablets"
+    assert "无法用 500, 150 mg 片剂组成" in note.zh

@@ -158,3 +158,17 @@ def test_expand_cycles_matches_the_full_expansion(start, delays, omit):
     assert brief.brief and brief.events == () and brief.notes == tuple(n for n in full.notes if n.code != "confirm-dose")
     assert [(c.number, c.day1, c.last_day, c.chair_minutes, c.infusion_start) for c in brief.cycles] == [
         (c.number, c.day1, c.last_day, c.chair_minutes, c.infusion_start) for c in full.cycles]
+
+
+def test_a_brief_schedule_cannot_be_printed():
+    import pytest
+
+    from picture_schedule.model import Course
+    from picture_schedule.render.tabular import to_csv, to_json
+    from picture_schedule.render.text import to_table
+    from picture_schedule.scheduler import expand
+
+    brief = expand(Course(patient="P", regimen=PICTURE, start=D(2026, 12, 7), cycles=6), brief=True)
+    for render in (to_json, to_csv, to_table):
+        with pytest.raises(ValueError, match="brief schedule"):
+            render(brief)

@@ -361,3 +361,24 @@ def test_the_load_test_runs_bounded_and_loopback_only():
         assert re.search(r"req/s .* p50 .* p99 .* errors 0$", line), line
     source = (ROOT / "bench" / "bench_server.py").read_text()
     assert re.findall(r'HOST = "([^"]+)"', source) == ["127.0.0.1"]
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path):
+    """Another program already listens on the port: `serve` says so in one line, exit status 2."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        from picture_schedule.store import Store
+
+        Store(tmp_path / "roster.sqlite3", create=True).close()
+        done = subprocess.run(
+            [sys.executable, "-m", "picture_schedule", "serve", "--db", str(tmp_path / "roster.sqlite3"),
+             "--port", str(port)], capture_output=True, text=True, timeout=60)
+    finally:
+        taken.close()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [f"Error: serve: cannot listen on 127.0.0.1:{port} (Address already in use)"]

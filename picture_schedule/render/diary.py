@@ -530,6 +530,7 @@ def diary_html(
     """The diary as one self-contained HTML document (styles and QR code inline)."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
+    schedule = schedule.detailed()
     _check_options(language, feed_url, paper)
     overrides = template_folders(schedule, templates)
     env = environment(language, overrides)

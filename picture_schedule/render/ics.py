@@ -81,6 +81,7 @@ def to_ics(
     out); ``"PUBLISH"``: a file for import (removed events are included as STATUS:CANCELLED).
     ``include``: the event kinds to write (None: all). Bad values raise :class:`InputError`.
     """
+    schedule = schedule.detailed()
     options = _Options.check(schedule.course, language, detail, include, method, oral_events)
     entries = [e for e in _entries(schedule, options) if options.publish or not e.cancelled]
     return _Writer(schedule, options, alarms).calendar(entries).to_ical()

@@ -53,6 +53,7 @@ def event_record(e: Event) -> dict[str, Any]:
 
 def schedule_record(schedule: Schedule) -> dict[str, Any]:
     """The JSON contract (documented in the README)."""
+    schedule = schedule.detailed()
     r, course = schedule.regimen, schedule.course
     return {
         "regimen": {
@@ -101,6 +102,7 @@ def to_json(schedule: Schedule) -> str:
 
 def to_csv(schedule: Schedule) -> str:
     """One row per event, planned and cancelled, sorted by date then time."""
+    schedule = schedule.detailed()
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
     writer.writeheader()

@@ -27,6 +27,7 @@ def _when(e: Event) -> str:
 
 
 def to_table(schedule: Schedule) -> str:
+    schedule = schedule.detailed()
     r, course = schedule.regimen, schedule.course
     lines = [f"{r.title.en}  ({r.version})"]
     if course.patient:

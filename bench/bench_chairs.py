@@ -25,7 +25,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from picture_schedule.chairs import Appointment, Unit, plan, suggest  # noqa: E402
+from picture_schedule.core.chair_plan import Appointment, Unit, plan, suggest  # noqa: E402
 
 T = TypeVar("T")
 YEAR = date(2027, 1, 1)

@@ -77,9 +77,9 @@ def best_of(work: Callable[[], T], runs: int = RUNS) -> tuple[float, T]:
 def main() -> None:
     from click.testing import CliRunner
 
-    from picture_schedule import chairs as engine
-    from picture_schedule.cli import main as cli
-    from picture_schedule.cohort import (
+    from picture_schedule.core import chair_plan as engine
+    from picture_schedule.cli.main import main as cli
+    from picture_schedule.planning.cohort import (
         Member,
         appointments,
         closures,
@@ -89,7 +89,7 @@ def main() -> None:
         read_cohort,
     )
     from picture_schedule.loading import load_site
-    from picture_schedule.render import chairs as render
+    from picture_schedule.render import chair_report as render
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

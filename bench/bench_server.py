@@ -144,7 +144,7 @@ http {{
 
 
 def main() -> None:
-    from picture_schedule.store import Store, publish
+    from picture_schedule.roster.store import Store, publish
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-server-"))
     tmp.chmod(0o755)  # nginx's workers run as another user and must reach the published folder

@@ -1,5 +1,5 @@
 """``python -m picture_schedule``."""
 
-from .cli import main
+from picture_schedule.cli.main import main
 
 main(prog_name="picture-schedule")

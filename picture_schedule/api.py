@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .errors import InputError
-from .loading import load_course, load_regimen
-from .model import Course, Schedule, Site
-from .scheduler import expand
+from picture_schedule.errors import InputError
+from picture_schedule.loading import load_course, load_regimen
+from picture_schedule.core.model import Course, Schedule, Site
+from picture_schedule.core.scheduler import expand
 
 
 def calendar_for(site: Site):  # -> clinic.ClinicCalendar
     """The clinic calendar a site describes (holidays are imported only when a country is set)."""
-    from .clinic import ClinicCalendar
+    from picture_schedule.core.clinic import ClinicCalendar
 
     return ClinicCalendar(
         clinic_days=site.clinic_days,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 
-from .resources import templates_dir
+from picture_schedule.resources import templates_dir
 
 LOCALES = {"en": "en", "zh-CN": "zh_CN"}
 
@@ -24,7 +24,7 @@ def translations(language: str):  # -> babel.support.Translations
 
     locale = LOCALES.get(language)
     if locale is None:
-        from .errors import InputError
+        from picture_schedule.errors import InputError
 
         raise InputError(f"{language!r} is not a supported language ({', '.join(LOCALES)})", source="--lang")
     folder = templates_dir() / "locale" / locale / "LC_MESSAGES"

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from picture_schedule.errors import OutputError
 
 
 def write_output(target: str | Path | None, data: str | bytes) -> None:

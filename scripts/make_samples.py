@@ -42,7 +42,7 @@ INPUTS = ("course-example.toml", "site-nanjing.toml", "cohort-23.csv")
 def generate(out: Path, quiet: bool = False) -> list[Path]:
     from click.testing import CliRunner
 
-    from picture_schedule.cli import main
+    from picture_schedule.cli.main import main
 
     out.mkdir(parents=True, exist_ok=True)
     samples_dir = ROOT / "samples"

@@ -43,7 +43,7 @@ def data() -> Path:
 @pytest.fixture
 def cli(runner):
     """Run the CLI in-process; returns click's Result."""
-    from picture_schedule.cli import main
+    from picture_schedule.cli.main import main
 
     def run(*args: str, **kwargs):
         return runner.invoke(main, [str(a) for a in args], **kwargs)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from picture_schedule.chairs import (
+from picture_schedule.core.chair_plan import (
     Appointment,
     ChairPlan,
     Suggestion,

@@ -23,14 +23,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import picture_schedule.cli  # noqa: F401  (first: the CLI registers the command modules)
-from picture_schedule.chairs import Appointment, plan
-from picture_schedule.cohort import DELAY_REASON, appointments, expand_cohort, read_cohort
-from picture_schedule.commands.chairs import Progress
+import picture_schedule.cli.main  # noqa: F401  (first: the CLI registers the command modules)
+from picture_schedule.core.chair_plan import Appointment, plan
+from picture_schedule.planning.cohort import DELAY_REASON, appointments, expand_cohort, read_cohort
+from picture_schedule.cli.chairs import Progress
 from picture_schedule.loading import load_site
 
-from . import icalcheck
-from .conftest import DATA
+from tests import icalcheck
+from tests.conftest import DATA
 
 CHAIRS = DATA / "chairs"
 SITE = CHAIRS / "site-three-chairs.toml"
@@ -504,7 +504,7 @@ def test_html_report_escapes_what_the_cohort_says(cli, tmp_path):
 
 
 def test_sample_report_lists_every_patient(cli):
-    from .conftest import ROOT
+    from tests.conftest import ROOT
 
     page = _report(cli, ROOT / "samples" / "cohort-23.csv", Path(tempfile.mkdtemp()), ROOT / "samples" / "site-nanjing.toml")
     for number in range(1, 24):
@@ -550,7 +550,7 @@ def test_cli_output_has_no_progress_when_not_on_a_terminal(cli, here):
 
 
 def test_chairs_help_is_lean():
-    from .test_startup import HEAVY, loaded_modules
+    from tests.test_startup import HEAVY, loaded_modules
 
     for args in (("chairs", "--help"), ("chairs", "plan", "--help")):
         assert not loaded_modules(*args) & set(HEAVY)
@@ -610,7 +610,7 @@ def test_make_up_working_day_uses_the_sites_make_up_hours(cli, here):
 
 
 def test_make_up_hours_place_a_visit_that_fits(tmp_path):
-    from picture_schedule.cohort import unit_on_calendar
+    from picture_schedule.planning.cohort import unit_on_calendar
 
     site = load_site(CHAIRS / "site-make-up-days.toml")
     unit = unit_on_calendar(site, site.chairs, dt.date(2026, 10, 5), dt.date(2026, 10, 12))  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ def test_version(cli):
 def _all_commands() -> list[list[str]]:
     import click
 
-    from picture_schedule.cli import main
+    from picture_schedule.cli.main import main
 
     found: list[list[str]] = [[]]
 

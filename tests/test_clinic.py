@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from picture_schedule.clinic import ClinicCalendar, Closure, ShiftPolicy, interval_flag, shift_day
+from picture_schedule.core.clinic import ClinicCalendar, Closure, ShiftPolicy, interval_flag, shift_day
 from picture_schedule.errors import CalendarError
 
 NEXT, PREVIOUS, NEAREST, NONE = ShiftPolicy.NEXT, ShiftPolicy.PREVIOUS, ShiftPolicy.NEAREST, ShiftPolicy.NONE
@@ -331,7 +331,7 @@ def test_clinic_without_country_does_not_import_holidays() -> None:
     code = (
         "import sys\n"
         "from datetime import date\n"
-        "import picture_schedule.clinic as clinic\n"
+        "import picture_schedule.core.clinic as clinic\n"
         "calendar = clinic.ClinicCalendar(country=None, extra_closures={date(2026, 2, 17): 'x'})\n"
         "calendar.is_open(date(2026, 2, 14))\n"
         "clinic.shift_day(date(2026, 2, 17), calendar, clinic.ShiftPolicy.NEAREST, 7)\n"

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from picture_schedule import load_course, schedule
 from picture_schedule.errors import ScheduleError
 from picture_schedule.loading import course_from_data, validate
-from picture_schedule.model import Kind, Slot
+from picture_schedule.core.model import Kind, Slot
 
-from .conftest import DATA
+from tests.conftest import DATA
 
 D = dt.date
 COURSES = DATA / "courses"

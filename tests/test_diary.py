@@ -25,7 +25,7 @@ from picture_schedule.errors import InputError, OutputError
 from picture_schedule.loading import load_course
 from picture_schedule.render.diary import cjk_font_available, diary_html, diary_pdf
 
-from .conftest import DATA, ROOT, need, need_program
+from tests.conftest import DATA, ROOT, need, need_program
 
 EXAMPLE = ROOT / "samples" / "course-example.toml"
 DIARY = DATA / "diary"
@@ -471,7 +471,7 @@ def test_cli_errors_are_one_line_exit_2(cli, tmp_path, args, message):
 
 
 def test_command_module_and_renderer_import_lean():
-    code = ("import sys, picture_schedule.cli, picture_schedule.commands.diary, picture_schedule.render.diary; "
+    code = ("import sys, picture_schedule.cli.main, picture_schedule.cli.diary, picture_schedule.render.diary; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'jinja2', 'weasyprint', 'babel', 'segno', 'markupsafe'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

@@ -1,4 +1,4 @@
-"""Tests for picture_schedule.dosing: BSA, rounding, tablet combinations, BSA band tables.
+"""Tests for picture_schedule.core.dosing: BSA, rounding, tablet combinations, BSA band tables.
 
 The expected tablet table (tests/data/dosing/nearest_combination.csv) was produced by a separate
 integer-only program that does not import picture_schedule (see tests/data/dosing/README.md).
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from picture_schedule.dosing import (
+from picture_schedule.core.dosing import (
     BsaBand,
     TabletDose,
     band_dose,

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from picture_schedule import api, load_course
-from picture_schedule.model import Change, Course, Kind, Schedule, Slot, Status
+from picture_schedule.core.model import Change, Course, Kind, Schedule, Slot, Status
 from picture_schedule.render.ics import to_ics, uid_for
-from picture_schedule.scheduler import event_id
+from picture_schedule.core.scheduler import event_id
 from tests import icalcheck
 from tests.conftest import ROOT, need
 
@@ -600,8 +600,8 @@ def test_cli_missing_course_file(cli, tmp_path):
 
 def test_help_and_renderer_import_do_not_load_icalendar():
     script = (
-        "import sys; from click.testing import CliRunner; from picture_schedule.cli import main;"
-        "import picture_schedule.render.ics, picture_schedule.commands.ics;"
+        "import sys; from click.testing import CliRunner; from picture_schedule.cli.main import main;"
+        "import picture_schedule.render.ics, picture_schedule.cli.ics;"
         "r = CliRunner().invoke(main, ['ics', '--help']); assert r.exit_code == 0, r.output;"
         "print(sorted(m for m in ('icalendar', 'babel', 'ical', 'vobject') if m in sys.modules))"
     )

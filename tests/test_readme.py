@@ -9,9 +9,9 @@ import shutil
 import click
 import pytest
 
-from picture_schedule.cli import main
+from picture_schedule.cli.main import main
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -12,7 +12,7 @@ import pytest
 
 from picture_schedule import api
 from picture_schedule.loading import load_course
-from picture_schedule.store import Store, render_feed, static_name
+from picture_schedule.roster.store import Store, render_feed, static_name
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "samples"
@@ -299,7 +299,7 @@ def test_patient_course_options_load_the_roster_course(roster, folder, db):
     import click
     from click.testing import CliRunner
 
-    from picture_schedule.options import course_options
+    from picture_schedule.cli.options import course_options
 
     @click.command()
     @course_options(patient=True)
@@ -321,7 +321,7 @@ def test_patient_course_options_load_the_roster_course(roster, folder, db):
 def test_a_diary_that_cannot_be_made_leaves_the_roster_as_it_was(roster, folder, db, monkeypatch):
     """The QR code and diary are made before the roster commits: a failure adds no patient and
     kills no link."""
-    from picture_schedule.commands import roster as roster_commands
+    from picture_schedule.cli import roster as roster_commands
     from picture_schedule.errors import OutputError
 
     def broken(*args, **kwargs):

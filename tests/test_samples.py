@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 
 def pdf_content(path) -> list[str]:
@@ -50,7 +50,7 @@ def test_every_sample_input_is_valid():
 
     for name in _generator().INPUTS:
         if name.endswith(".csv"):
-            from picture_schedule.cohort import read_cohort
+            from picture_schedule.planning.cohort import read_cohort
             from picture_schedule.loading import load_site
 
             cohort = read_cohort(ROOT / "samples" / name, site=load_site(ROOT / "samples" / "site-nanjing.toml"))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from picture_schedule import expand_regimen, load_regimen
 from picture_schedule.loading import regimen_from_data
-from picture_schedule.model import Kind, Slot
+from picture_schedule.core.model import Kind, Slot
 
 D = dt.date
 PICTURE = load_regimen("picture")
@@ -147,8 +147,8 @@ def test_variant_invariants_and_ids_independent_of_start(regimen, start_a, start
 @given(starts, st.lists(st.tuples(st.integers(1, 6), st.integers(0, 30)), max_size=3),
        st.sampled_from([None, "oxaliplatin", "tislelizumab"]))
 def test_expand_cycles_matches_the_full_expansion(start, delays, omit):
-    from picture_schedule.model import Change, Course
-    from picture_schedule.scheduler import expand
+    from picture_schedule.core.model import Change, Course
+    from picture_schedule.core.scheduler import expand
 
     changes = tuple(Change(cycle=c, reason="r", delay_days=d) for c, d in delays if d) + (
         (Change(cycle=2, reason="r", omit=(omit,)),) if omit else ())
@@ -163,10 +163,10 @@ def test_expand_cycles_matches_the_full_expansion(start, delays, omit):
 def test_a_brief_schedule_cannot_be_printed():
     import pytest
 
-    from picture_schedule.model import Course
+    from picture_schedule.core.model import Course
     from picture_schedule.render.tabular import to_csv, to_json
     from picture_schedule.render.text import to_table
-    from picture_schedule.scheduler import expand
+    from picture_schedule.core.scheduler import expand
 
     brief = expand(Course(patient="P", regimen=PICTURE, start=D(2026, 12, 7), cycles=6), brief=True)
     for render in (to_json, to_csv, to_table):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from picture_schedule.store import Store
+from picture_schedule.roster.store import Store
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -297,7 +297,7 @@ class BrokenStore:
 def test_an_internal_error_is_500_without_a_token_in_any_log(caplog):
     from waitress.server import create_server
 
-    from picture_schedule.server import RedactingFilter, create_app
+    from picture_schedule.roster.feed_app import RedactingFilter, create_app
 
     server = create_server(create_app(BrokenStore()), host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -372,7 +372,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        from picture_schedule.store import Store
+        from picture_schedule.roster.store import Store
 
         Store(tmp_path / "roster.sqlite3", create=True).close()
         done = subprocess.run(

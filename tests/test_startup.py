@@ -10,7 +10,7 @@ HEAVY = ("icalendar", "jinja2", "weasyprint", "holidays", "babel", "segno", "wai
 
 PROBE = """
 import json, sys
-from picture_schedule.cli import main
+from picture_schedule.cli.main import main
 try:
     main(args=sys.argv[1:], prog_name="picture-schedule")
 except SystemExit:

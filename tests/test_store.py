@@ -21,8 +21,8 @@ import pytest
 from picture_schedule import api
 from picture_schedule.errors import InputError, ScheduleError
 from picture_schedule.loading import load_course
-from picture_schedule.model import Change, frozen_map
-from picture_schedule.store import (
+from picture_schedule.core.model import Change, frozen_map
+from picture_schedule.roster.store import (
     MIGRATIONS,
     Migration,
     Store,
@@ -404,8 +404,8 @@ def test_publish_writes_active_feeds_and_deletes_the_rest(store, course_file, co
 
 WRITER = """
 import sys
-from picture_schedule.model import Change
-from picture_schedule.store import Store
+from picture_schedule.core.model import Change
+from picture_schedule.roster.store import Store
 store = Store(sys.argv[1])
 start = int(sys.argv[2])
 for i in range(start, start + 1000):

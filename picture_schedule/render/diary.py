@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, OutputError
-from ..i18n import babel_locale, translations
-from ..model import LANGUAGES, Agent, Cycle, Dose, Event, Kind, Schedule, Slot, format_amount
-from ..resources import templates_dir
-from .text import day_list
+from picture_schedule.errors import InputError, OutputError
+from picture_schedule.i18n import babel_locale, translations
+from picture_schedule.core.model import LANGUAGES, Agent, Cycle, Dose, Event, Kind, Schedule, Slot, format_amount
+from picture_schedule.resources import templates_dir
+from picture_schedule.render.text import day_list
 
 PAPERS = {"a4": "A4", "letter": "letter"}
 FEED_SCHEMES = ("https://", "http://", "webcal://", "webcals://")

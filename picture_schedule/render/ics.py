@@ -1,6 +1,6 @@
 """iCalendar (RFC 5545 + RFC 7986) for a patient's calendar app: import or subscribe.
 
-One VEVENT per thing the patient does or attends, built from the :class:`~picture_schedule.model.Schedule`
+One VEVENT per thing the patient does or attends, built from the :class:`~picture_schedule.core.model.Schedule`
 only (this module computes no schedule dates):
 
 - **Infusion appointment**: the day-1 infusions of a cycle are one timed event starting at
@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..errors import InputError
-from ..i18n import gettext
-from ..model import LANGUAGES, Course, Cycle, Dose, Event, Kind, Note, Schedule, Slot, Status, format_amount
-from ..scheduler import event_id
+from picture_schedule.errors import InputError
+from picture_schedule.i18n import gettext
+from picture_schedule.core.model import LANGUAGES, Course, Cycle, Dose, Event, Kind, Note, Schedule, Slot, Status, format_amount
+from picture_schedule.core.scheduler import event_id
 
 if TYPE_CHECKING:
     from icalendar import Calendar
@@ -249,7 +249,7 @@ class _Writer:
     def calendar(self, entries: Sequence[_Entry]) -> Calendar:
         from icalendar import Calendar, vDuration, vText
 
-        from .vtimezone import vtimezone
+        from picture_schedule.render.vtimezone import vtimezone
 
         cal = Calendar()
         cal.add("prodid", PRODID)

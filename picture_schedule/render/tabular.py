@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from ..model import Dose, Event, Schedule
+from picture_schedule.core.model import Dose, Event, Schedule
 
 CSV_FIELDS = (
     "id", "date", "time", "kind", "agent", "cycle", "day", "slot", "dose", "dose_amount", "dose_unit",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model import Event, Kind, Schedule
+from picture_schedule.core.model import Event, Kind, Schedule
 
 
 def day_list(days: Sequence[int]) -> str:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import InputError, ScheduleError
-from .loading import parse_date
+from picture_schedule.errors import InputError, ScheduleError
+from picture_schedule.loading import parse_date
 
 if TYPE_CHECKING:
-    from .store import Store
+    from picture_schedule.roster.store import Store
 
 
 class DateParam(click.ParamType):
@@ -41,7 +41,7 @@ def db_option(func: Callable) -> Callable:
 
 def open_store(db: str | None, *, create: bool = False) -> Store:
     """The roster at ``db`` (or the default path); only ``roster add`` creates a new one."""
-    from .store import Store, default_db_path
+    from picture_schedule.roster.store import Store, default_db_path
 
     if db is None:
         path = default_db_path()
@@ -68,7 +68,7 @@ def course_options(func: Callable | None = None, *, patient: bool = False) -> Ca
     @functools.wraps(func)
     def wrapper(*args: Any, start: Any, course_file: Any, regimen: Any, cycles: Any,
                 patient: str | None = None, db: str | None = None, **kwargs: Any) -> Any:
-        from .api import course_from
+        from picture_schedule.api import course_from
 
         if patient is None:
             course = course_from(start=start, course=course_file, regimen=regimen, cycles=cycles)

@@ -1,6 +1,6 @@
 """Chair-plan outputs: the coordinator's HTML report, the CSV and the unit's iCalendar.
 
-Renderers over a :class:`~picture_schedule.chairs.ChairPlan` (and, for the notes, the cohort's
+Renderers over a :class:`~picture_schedule.core.chair_plan.ChairPlan` (and, for the notes, the cohort's
 schedules). They assign no chairs and compute no schedule dates: every day, start and end comes
 from the plan. The report's calendar grid and hour axis are layout only.
 
@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from ..chairs import WEEKDAYS, ChairPlan, DayLoad, Unit
-from ..model import Schedule, Site
+from picture_schedule.core.chair_plan import WEEKDAYS, ChairPlan, DayLoad, Unit
+from picture_schedule.core.model import Schedule, Site
 
 __all__ = [
     "CSV_COLUMNS",
@@ -400,7 +400,7 @@ def _day_row(load: DayLoad, plan: ChairPlan) -> DayRow:
 def _environment(site_templates: str = ""):  # -> jinja2.Environment
     from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
-    from ..resources import templates_dir
+    from picture_schedule.resources import templates_dir
 
     loaders = [FileSystemLoader(site_templates)] if site_templates else []
     loaders.append(FileSystemLoader(str(templates_dir())))
@@ -472,7 +472,7 @@ def to_ics(plan: ChairPlan, *, site: Site, dtstamp: dt.datetime) -> bytes:
     No names: study numbers only."""
     from icalendar import Calendar, Event, vText
 
-    from .vtimezone import vtimezone
+    from picture_schedule.render.vtimezone import vtimezone
 
     zone = ZoneInfo(site.timezone)
     cal = Calendar()

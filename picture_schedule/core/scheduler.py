@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .model import (
+from picture_schedule.core.model import (
     Agent,
     Change,
     Course,
@@ -26,10 +26,10 @@ from .model import (
     VisitSpec,
     frozen_map,
 )
-from .prescribing import dose_for
+from picture_schedule.core.prescribing import dose_for
 
 if TYPE_CHECKING:
-    from .clinic import ClinicCalendar
+    from picture_schedule.core.clinic import ClinicCalendar
 
 
 def event_id(regimen: Regimen, cycle: int | None, agent: str, day: int | None = None, slot: Slot | None = None) -> str:
@@ -250,7 +250,7 @@ class _Expansion:
     def _shift(self, number: int, target: dt.date) -> tuple[dt.date, str, str]:
         if self.calendar is None:
             return target, "", ""
-        from .clinic import ShiftPolicy, shift_day
+        from picture_schedule.core.clinic import ShiftPolicy, shift_day
 
         site = self.course.settings
         shift = shift_day(target, self.calendar, ShiftPolicy(site.shift_policy), site.max_shift_days)
@@ -267,7 +267,7 @@ class _Expansion:
         return shift.actual, en, zh
 
     def _check_interval(self, number: int, previous: dt.date, day1: dt.date) -> None:
-        from .clinic import interval_flag
+        from picture_schedule.core.clinic import interval_flag
 
         window = self.course.settings.interval_window
         length = self.regimen.cycle_days

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import db_option
+from picture_schedule.cli.options import db_option
 
 
 @click.command("serve")
@@ -28,8 +28,8 @@ def command(db: str | None, host: str, port: int, threads: int, access_log: bool
     """
     import sys
 
-    from ..server import Settings, configure_logging, serve
-    from ..options import open_store
+    from picture_schedule.roster.feed_app import Settings, configure_logging, serve
+    from picture_schedule.cli.options import open_store
 
     configure_logging(sys.stderr)
     store = open_store(db)

@@ -62,7 +62,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
-from .errors import InputError, ScheduleError
+from picture_schedule.errors import InputError, ScheduleError
 
 __all__ = [
     "Appointment",

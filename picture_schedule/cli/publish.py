@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import db_option
+from picture_schedule.cli.options import db_option
 
 
 @click.command("publish")
@@ -21,8 +21,8 @@ def command(db: str | None, out: str) -> None:
     Example:
       picture-schedule publish --db roster.sqlite3 --out /srv/picture-feeds
     """
-    from ..store import publish
-    from ..options import open_store
+    from picture_schedule.roster.store import publish
+    from picture_schedule.cli.options import open_store
 
     store = open_store(db)
     try:

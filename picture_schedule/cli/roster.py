@@ -1,6 +1,6 @@
 """`picture-schedule roster …`: enrol patients, record changes, hand out and replace feed links.
 
-Each command parses its options, makes one call to :class:`picture_schedule.store.Store` and prints
+Each command parses its options, makes one call to :class:`picture_schedule.roster.store.Store` and prints
 the result; the store raises ScheduleErrors that the CLI's edge turns into one line and exit status 2.
 """
 
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import InputError
-from ..options import DATE, db_option, open_store
+from picture_schedule.errors import InputError
+from picture_schedule.cli.options import DATE, db_option, open_store
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from picture_schedule.roster.store import Store
 
 
 def _with_store(create: bool = False) -> Callable:
@@ -77,8 +77,8 @@ def _check_link_options(course_site_url: str, base_url: str | None, qr_file: str
 
 def _links(token: str, *, base: str, static: bool, qr_link: str) -> tuple[list[str], str]:
     """The lines to print for a new token, and the link the QR code and diary carry ("" if none)."""
-    from ..server import FEED_PREFIX, feed_links
-    from ..store import static_name
+    from picture_schedule.roster.feed_app import FEED_PREFIX, feed_links
+    from picture_schedule.roster.store import static_name
 
     name = static_name(token) if static else token
     if not base:
@@ -107,7 +107,7 @@ def _carriers(course: Any, link: str, qr_file: str | None, diary_file: str | Non
 
 def _hand_out(patient: str, lines: list[str], written: list[tuple[str, bytes]], *, qr_link: str, verb: str) -> None:
     """Write the QR code and diary, then print the links (shown this once)."""
-    from ..output import write_atomic
+    from picture_schedule.output import write_atomic
 
     for target, data in written:
         write_atomic(Path(target), data)
@@ -122,8 +122,8 @@ def _hand_out(patient: str, lines: list[str], written: list[tuple[str, bytes]], 
 
 def diary_bytes(course: Any, target: str, feed_url: str | None) -> bytes:
     """The patient's diary (HTML or PDF by suffix), with the QR code of ``feed_url`` on its cover."""
-    from .. import api
-    from ..render import diary
+    from picture_schedule import api
+    from picture_schedule.render import diary
 
     schedule = api.schedule(course)
     if Path(target).suffix.lower() == ".pdf":
@@ -162,8 +162,8 @@ def add(store: Store, course_file: str, by: str, base_url: str | None, static: b
       picture-schedule roster add --course samples/course-example.toml --by "nurse Li" \\
           --qr PIC-001-qr.svg --diary PIC-001-diary.pdf
     """
-    from ..loading import load_course
-    from ..store import new_token
+    from picture_schedule.loading import load_course
+    from picture_schedule.roster.store import new_token
 
     course = load_course(course_file)
     base = _check_link_options(course.settings.feed_base_url, base_url, qr_file, diary_file)
@@ -206,7 +206,7 @@ def show(store: Store, patient: str) -> None:
     Example:
       picture-schedule roster show PIC-001
     """
-    from .. import api
+    from picture_schedule import api
 
     info = store.info(patient)
     course = store.course(patient)
@@ -298,7 +298,7 @@ def change(store: Store, patient: str, cycle: int, reason: str, by: str, delay_d
       picture-schedule roster change PIC-001 --cycle 5 --omit oxaliplatin --reason "neuropathy" --by "Dr Wang"
       picture-schedule roster change PIC-001 --cycle 2 --hold-days 8,9 --reason "diarrhoea" --by "nurse Li"
     """
-    from ..model import Change, Prescribed, frozen_map
+    from picture_schedule.core.model import Change, Prescribed, frozen_map
 
     levels = dict(dose_levels)
     record = Change(
@@ -309,7 +309,7 @@ def change(store: Store, patient: str, cycle: int, reason: str, by: str, delay_d
     if not (delay_days or levels or omit or hold_days or stop or prescribed):
         raise InputError("say what happened: --delay-days, --dose-level, --omit, --hold-days, --stop or --prescribed")
     course = store.change(patient, record)
-    from .. import api
+    from picture_schedule import api
 
     schedule = api.schedule(course)
     cycle_info = next((c for c in schedule.cycles if c.number == cycle), None)
@@ -334,7 +334,7 @@ def export(store: Store, patient: str, output: str) -> None:
     Example:
       picture-schedule roster export PIC-001 -o PIC-001.toml
     """
-    from ..output import write_output
+    from picture_schedule.output import write_output
 
     write_output(output, store.course_text(patient))
 
@@ -355,7 +355,7 @@ def rotate(store: Store, patient: str, by: str, base_url: str | None, static: bo
     Example:
       picture-schedule roster rotate PIC-001 --by "nurse Li" --qr PIC-001-qr.png
     """
-    from ..store import new_token
+    from picture_schedule.roster.store import new_token
 
     course = store.course(patient)
     base = _check_link_options(course.settings.feed_base_url, base_url, qr_file, diary_file)

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from ..options import course_options, output_option
-from ..errors import OutputError
-from ..model import LANGUAGES
+from picture_schedule.cli.options import course_options, output_option
+from picture_schedule.errors import OutputError
+from picture_schedule.core.model import LANGUAGES
 
 
 def output_kind(output: str) -> str:
@@ -51,9 +51,9 @@ def command(course: Any, language: str | None, templates: str | None, large_prin
       picture-schedule diary --course patient.toml --templates my-unit/ --feed-url https://… -o diary.pdf
       picture-schedule diary --patient PIC-001 --db roster.sqlite3 -o diary.pdf
     """
-    from .. import api
-    from ..output import write_output
-    from ..render.diary import diary_html, diary_pdf
+    from picture_schedule import api
+    from picture_schedule.output import write_output
+    from picture_schedule.render.diary import diary_html, diary_pdf
 
     kind = output_kind(output)
     if output != "-" and not Path(output).resolve().parent.is_dir():  # fail before rendering

@@ -43,14 +43,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .chairs import Appointment, Unit
-from .errors import InputError, Problems, ScheduleError
-from .loading import load_course, load_regimen, parse_date, read_toml
-from .model import Change, Course, Regimen, Schedule, Site
-from .scheduler import expand
+from picture_schedule.core.chair_plan import Appointment, Unit
+from picture_schedule.errors import InputError, Problems, ScheduleError
+from picture_schedule.loading import load_course, load_regimen, parse_date, read_toml
+from picture_schedule.core.model import Change, Course, Regimen, Schedule, Site
+from picture_schedule.core.scheduler import expand
 
 if TYPE_CHECKING:
-    from .clinic import ClinicCalendar
+    from picture_schedule.core.clinic import ClinicCalendar
 
 __all__ = [
     "COLUMNS",
@@ -405,7 +405,7 @@ def calendar(site: Site) -> ClinicCalendar:
     key = id(site)
     found = _CALENDARS.get(key)
     if found is None or found[0] is not site:
-        from .api import calendar_for
+        from picture_schedule.api import calendar_for
 
         while len(_CALENDARS) >= _CALENDARS_KEPT:
             _CALENDARS.pop(next(iter(_CALENDARS)))

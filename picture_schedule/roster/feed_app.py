@@ -26,7 +26,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .store import Feed, Store
+    from picture_schedule.roster.store import Feed, Store
 
 __all__ = ["FEED_PREFIX", "RedactingFilter", "Settings", "create_app", "feed_links", "redact"]
 
@@ -204,7 +204,7 @@ def serve(store: Store, *, host: str = "127.0.0.1", port: int = 8080, threads: i
     """Run the feed server with waitress until interrupted; ``ready(host, port)`` once listening."""
     from waitress import create_server
 
-    from .errors import OutputError
+    from picture_schedule.errors import OutputError
 
     try:
         server = create_server(create_app(store, settings), host=host, port=port, threads=threads,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal, get_args
 
-from .errors import DoseError
+from picture_schedule.errors import DoseError
 
 __all__ = [
     "BSA_FORMULAS",

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ..options import DATE
-from ..errors import InputError
+from picture_schedule.cli.options import DATE
+from picture_schedule.errors import InputError
 
 if TYPE_CHECKING:
-    from ..chairs import Appointment, ChairPlan, Unit
-    from ..cohort import Cohort
-    from ..model import Schedule, Site
+    from picture_schedule.core.chair_plan import Appointment, ChairPlan, Unit
+    from picture_schedule.planning.cohort import Cohort
+    from picture_schedule.core.model import Schedule, Site
 
 #: What ``-o`` writes.
 FORMATS = ("html", "csv", "ics")
@@ -94,10 +94,10 @@ def command() -> None:
 
 
 def _site(path: str) -> tuple[Site, Unit]:
-    from ..chairs import Unit
-    from ..cohort import calendar
-    from ..errors import ScheduleError
-    from ..loading import load_site
+    from picture_schedule.core.chair_plan import Unit
+    from picture_schedule.planning.cohort import calendar
+    from picture_schedule.errors import ScheduleError
+    from picture_schedule.loading import load_site
 
     site = load_site(path)
     try:
@@ -114,7 +114,7 @@ def _site(path: str) -> tuple[Site, Unit]:
 
 
 def _expand(cohort_path: str, site: Site, started: float) -> tuple[Cohort, tuple[Schedule, ...]]:
-    from ..cohort import expand_cohort, read_cohort
+    from picture_schedule.planning.cohort import expand_cohort, read_cohort
 
     cohort = read_cohort(cohort_path, site)
     with Progress(len(cohort.members), "Expanding courses", started=started) as bar:
@@ -147,10 +147,10 @@ def plan_command(cohort_path: str, site_path: str, first: dt.date | None, last: 
       picture-schedule chairs plan --cohort samples/cohort-23.csv --site samples/site-nanjing.toml \\
           --from 2027-01-01 --to 2027-03-31 -o report.html --csv chairs.csv --ics chairs.ics
     """
-    from .. import chairs as engine
-    from ..cohort import appointments, closures, unit_on_calendar
-    from ..output import write_output
-    from ..render import chairs as render
+    from picture_schedule.core import chair_plan as engine
+    from picture_schedule.planning.cohort import appointments, closures, unit_on_calendar
+    from picture_schedule.output import write_output
+    from picture_schedule.render import chair_report as render
 
     started = time.monotonic()
     wanted = [(target, kind) for target, kind in ((output, fmt), (csv_path, "csv"), (ics_path, "ics"))
@@ -212,7 +212,7 @@ def summary(cohort: Cohort, schedules: tuple[Schedule, ...], every: list[Appoint
             chosen: list[Appointment], result: ChairPlan, site: Site, *, first: dt.date | None,
             last: dt.date | None, listed: int | None) -> str:
     """The terminal summary: cohort, unit, what was placed, days over capacity, visits not placed."""
-    from ..chairs import WEEKDAYS
+    from picture_schedule.core.chair_plan import WEEKDAYS
 
     unit = result.unit
     lines = []
@@ -293,10 +293,10 @@ def suggest_command(cohort_path: str, site_path: str, regimen: str, earliest: dt
       picture-schedule chairs suggest --cohort samples/cohort-23.csv --site samples/site-nanjing.toml \\
           --regimen picture --earliest 2027-03-01 --count 3
     """
-    from .. import chairs as engine
-    from ..cohort import appointments, newcomer, newcomer_name, unit_on_calendar
-    from ..errors import ScheduleError
-    from ..loading import load_regimen
+    from picture_schedule.core import chair_plan as engine
+    from picture_schedule.planning.cohort import appointments, newcomer, newcomer_name, unit_on_calendar
+    from picture_schedule.errors import ScheduleError
+    from picture_schedule.loading import load_regimen
 
     started = time.monotonic()
     site, unit = _site(site_path)

@@ -10,7 +10,7 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from . import chairs, diary, ics, publish, roster, serve
+    from picture_schedule.cli import chairs, diary, ics, publish, roster, serve
 
     for module in (ics, diary, chairs, roster, serve, publish):
         main.add_command(module.command)

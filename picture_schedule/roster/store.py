@@ -40,8 +40,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, ScheduleError
-from .model import Change, Course, Schedule
+from picture_schedule.errors import InputError, ScheduleError
+from picture_schedule.core.model import Change, Course, Schedule
 
 __all__ = [
     "MIGRATIONS", "Enrolment", "Feed", "JournalEntry", "Migration", "PatientInfo", "Store", "StoreError",
@@ -252,7 +252,7 @@ def default_db_path() -> Path:
 def render_feed(schedule: Schedule) -> bytes:
     """A patient's feed: exactly what ``picture-schedule ics --course FILE`` writes with its defaults
     (discreet titles, the course's language, reminders, every kind, a subscription feed)."""
-    from .render.ics import to_ics
+    from picture_schedule.render.ics import to_ics
 
     return to_ics(schedule)
 
@@ -266,7 +266,7 @@ def renderer_key() -> str:
     if _renderer_key is None:
         from importlib import metadata, resources
 
-        from . import __version__
+        from picture_schedule import __version__
 
         digest = hashlib.sha256(__version__.encode())
         package = resources.files("picture_schedule")
@@ -275,7 +275,7 @@ def renderer_key() -> str:
                 if item.name.endswith((".py", ".toml")):
                     digest.update(item.name.encode() + b"\0" + item.read_bytes())
         try:
-            from .resources import templates_dir
+            from picture_schedule.resources import templates_dir
 
             for po in sorted(Path(templates_dir()).rglob("*.po")):
                 digest.update(po.name.encode() + b"\0" + po.read_bytes())
@@ -357,7 +357,7 @@ def append_change(text: str, change: Change, label: str) -> str:
     A course whose changes are an inline array (``changes = [ … ]``) cannot be appended to; it is
     rewritten whole (its comments are lost, its content kept).
     """
-    from .loading import parse_toml
+    from picture_schedule.loading import parse_toml
 
     block = change_block(change)
     candidate = text.rstrip("\n") + "\n\n" + block
@@ -606,7 +606,7 @@ class Store:
         return now
 
     def _render(self, course: Course) -> tuple[bytes, int]:
-        from . import api
+        from picture_schedule import api
 
         body = self.renderer(api.schedule(course))
         return body, course.settings.feed_refresh_hours * 3600
@@ -640,7 +640,7 @@ class Store:
         feed, store the hash of ``token`` (default: a new one). Refused if the course is invalid or the
         patient is already enrolled. (A caller passes ``token`` to build what carries the link, e.g.
         a diary, before anything is committed.)"""
-        from .loading import load_course
+        from picture_schedule.loading import load_course
 
         path = Path(course_file)
         course = load_course(path)  # validates; errors name the file and field
@@ -752,7 +752,7 @@ class Store:
 
 def referenced_files(text: str, course_file: Path) -> list[tuple[str, str, str]]:
     """(kind, ref, text) of the site and regimen files a course file names by path."""
-    from .loading import builtin_regimens, parse_toml
+    from picture_schedule.loading import builtin_regimens, parse_toml
 
     data = parse_toml(text, str(course_file))
     folder = course_file.parent
@@ -777,7 +777,7 @@ def _read_ref(folder: Path, ref: str, course_file: Path, field: str) -> str:
 def load_stored_course(text: str, files: Sequence[tuple[str, str, str]], label: str, templates: str = "") -> Course:
     """Load a course from its stored text and copies of the files it names, exactly as
     ``load_course`` loads the file beside those files (same relative names, same loader)."""
-    from .loading import course_from_data, parse_toml
+    from picture_schedule.loading import course_from_data, parse_toml
 
     data = parse_toml(text, label)
     with tempfile.TemporaryDirectory(prefix="picture-roster-") as tmp:
@@ -818,7 +818,7 @@ def publish(store: Store, out: str | Path) -> PublishReport:
 
     Only files named like a static name (32 URL-safe characters + ``.ics``) are ever deleted.
     """
-    from .output import write_atomic
+    from picture_schedule.output import write_atomic
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import Problems, ScheduleError
-from .options import course_options, output_option
+from picture_schedule import __version__
+from picture_schedule.errors import Problems, ScheduleError
+from picture_schedule.cli.options import course_options, output_option
 
 FORMATS = ("table", "json", "csv")
 
@@ -70,20 +70,20 @@ def schedule(course: Any, fmt: str, output: str) -> None:
       picture-schedule schedule --start 2026-12-07 --regimen capox --cycles 4 --format csv
       picture-schedule schedule --course patient.toml
     """
-    from . import api
-    from .output import write_output
+    from picture_schedule import api
+    from picture_schedule.output import write_output
 
     expanded = api.schedule(course)
     if fmt == "table":
-        from .render.text import to_table
+        from picture_schedule.render.text import to_table
 
         text = to_table(expanded)
     elif fmt == "json":
-        from .render.tabular import to_json
+        from picture_schedule.render.tabular import to_json
 
         text = to_json(expanded)
     else:
-        from .render.tabular import to_csv
+        from picture_schedule.render.tabular import to_csv
 
         text = to_csv(expanded)
     write_output(output, text)
@@ -98,7 +98,7 @@ def validate(files: tuple[str, ...]) -> None:
     Example:
       picture-schedule validate samples/course-example.toml picture_schedule/regimens/picture.toml
     """
-    from .loading import validate as check
+    from picture_schedule.loading import validate as check
 
     problems: list[ScheduleError] = []
     for name in files:
@@ -111,6 +111,6 @@ def validate(files: tuple[str, ...]) -> None:
         raise Problems(problems)
 
 
-from .commands import register  # noqa: E402  (registers on main)
+from picture_schedule.cli.commands import register  # noqa: E402  (registers on main)
 
 register(main)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..options import course_options, output_option
+from picture_schedule.cli.options import course_options, output_option
 
 KIND_NAMES = "oral,infusion,injection,visit"
 
@@ -36,9 +36,9 @@ def command(course: Any, output: str, language: str | None, detail: str, alarms:
       picture-schedule ics --course patient.toml --detail full --lang zh-CN -o treatment.ics
       picture-schedule ics --start 2026-12-07 --include infusion,visit --no-alarms
     """
-    from .. import api
-    from ..output import write_output
-    from ..render.ics import parse_include, to_ics
+    from picture_schedule import api
+    from picture_schedule.output import write_output
+    from picture_schedule.render.ics import parse_include, to_ics
 
     kinds = parse_include(include)
     data = to_ics(api.schedule(course), language=language, detail=detail, alarms=alarms, include=kinds,

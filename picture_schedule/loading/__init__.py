@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
-from .errors import InputError, Problems, ScheduleError
-from .model import (
+from picture_schedule.errors import InputError, Problems, ScheduleError
+from picture_schedule.core.model import (
     LANGUAGES,
     Agent,
     Basis,
@@ -496,7 +496,7 @@ def _rounding(a: Reader, tablets: tuple[int, ...] | None) -> Rounding | None:
 
 
 def _bands(r: Reader, data: Any, tablets: tuple[int, ...]) -> dict[int, tuple]:
-    from . import dosing
+    from picture_schedule.core import dosing
 
     strengths = tuple(sorted(tablets, reverse=True))
     out: dict[int, tuple] = {}
@@ -658,7 +658,7 @@ def _site(s: Reader, folder: Path | None) -> Site:
 
 
 def _chairs(ch: Reader) -> Any:
-    from .chairs import Unit
+    from picture_schedule.core.chair_plan import Unit
 
     count = ch.integer("count", 1, 1000)
     slot = ch.integer("slot_minutes", 1, 120, 15)
@@ -703,7 +703,7 @@ def _chairs(ch: Reader) -> Any:
 
 
 def _check_country(r: Reader, country: str, subdivision: str | None) -> None:
-    from .clinic import ClinicCalendar
+    from picture_schedule.core.clinic import ClinicCalendar
 
     try:
         ClinicCalendar(country=country, subdivision=subdivision)
@@ -773,7 +773,7 @@ def course_from_data(data: dict[str, Any], label: str, folder: Path | None = Non
 
 def _check_doses(course: Course) -> None:
     """Dose problems that need the whole course (BSA range, undefined levels) fail the load."""
-    from .prescribing import course_bsa, level_amount
+    from picture_schedule.core.prescribing import course_bsa, level_amount
 
     try:
         course_bsa(course)

@@ -5,15 +5,16 @@ BIN    := $(VENV)/bin
 DEMO_START := 2026-12-07
 DEMO_OUT   := demo-output
 
-.PHONY: demo test bench samples system-deps clean lint
+.PHONY: demo test bench samples system-deps clean lint constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Installed (editable) with the test extras; re-run when the metadata changes.
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Exact versions from constraints.txt, so tests and samples agree on every fresh machine.
+$(VENV)/.installed: setup.cfg pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -42,3 +43,13 @@ lint: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_OUT) tests/js/node_modules
+
+# Re-pin every dependency (run after changing setup.cfg; review the diff, then `make samples`).
+constraints:
+	rm -rf .venv-pin
+	$(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --quiet --upgrade pip
+	.venv-pin/bin/python -m pip install --quiet '.[test]'
+	{ echo "# Exact versions that make demo/test/samples install: regenerate with 'make constraints'."; \
+	  .venv-pin/bin/python -m pip freeze --exclude-editable | grep -iv '^picture-schedule' ; } > constraints.txt
+	rm -rf .venv-pin

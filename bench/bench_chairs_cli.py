@@ -4,7 +4,7 @@
 
 Builds deterministic cohorts (random.Random(2027)) of 1,000 and 10,000 PICTURE patients starting on
 any day of 2027 (a start on a closed day is shifted by the site's policy, like any day 1), 10 % of
-them with one cycle delayed by 7 days, and a site like samples/site-nanjing.toml (CN holidays, shift
+them with one cycle delayed by 7 days, and a site like examples/site-nanjing.toml (CN holidays, shift
 next, Monday–Friday 08:00–17:30, 15-min slots) with 40 chairs for 1,000 patients and 200 chairs
 for 10,000 (at most one start per slot per 4 chairs). Prints the best of three runs for 1,000
 patients and of one run for 10,000 (to keep `make bench` short):

@@ -144,16 +144,17 @@ http {{
 
 
 def main() -> None:
-    from picture_schedule.roster.store import Store, publish
+    from picture_schedule.roster.publish import publish
+    from picture_schedule.roster.store import Roster
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-server-"))
     tmp.chmod(0o755)  # nginx's workers run as another user and must reach the published folder
     procs: list[subprocess.Popen] = []
     try:
         for name in ("course-example.toml", "site-nanjing.toml"):
-            shutil.copy(ROOT / "samples" / name, tmp)
+            shutil.copy(ROOT / "examples" / name, tmp)
         db, out = tmp / "roster.sqlite3", tmp / "public"
-        with Store(db) as store:
+        with Roster(db) as store:
             enrolment = store.add(tmp / "course-example.toml")
             publish(store, out)
             feed = store.feed(enrolment.token)

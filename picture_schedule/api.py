@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from picture_schedule.errors import InputError
-from picture_schedule.loading import load_course, load_regimen
 from picture_schedule.core.model import Course, Schedule, Site
 from picture_schedule.core.scheduler import expand
+from picture_schedule.errors import InputError
+from picture_schedule.loading import load_course, load_regimen
 
 
 def calendar_for(site: Site):  # -> clinic.ClinicCalendar

@@ -56,3 +56,7 @@ class Problems(ScheduleError):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+class RosterError(ScheduleError):
+    """The roster cannot be opened, read or written (not a roster, newer schema, disk error…)."""

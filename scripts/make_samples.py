@@ -14,29 +14,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_START = "2026-12-07"
 
-# (output file, CLI arguments); "{out}" is the output folder, "{samples}" the committed samples folder
+# (output file, CLI arguments); "{examples}" is the folder of example inputs
 SAMPLES: list[tuple[str, list[str]]] = [
     ("schedule.txt", ["schedule", "--start", EXAMPLE_START]),
     ("schedule.json", ["schedule", "--start", EXAMPLE_START, "--format", "json"]),
     ("schedule.csv", ["schedule", "--start", EXAMPLE_START, "--format", "csv"]),
     ("capox-schedule.txt", ["schedule", "--start", EXAMPLE_START, "--regimen", "capox"]),
-    ("calendar-discreet.ics", ["ics", "--course", "{samples}/course-example.toml"]),
-    ("calendar-full.ics", ["ics", "--course", "{samples}/course-example.toml", "--detail", "full", "--method", "publish"]),
-    ("calendar-zh-CN.ics", ["ics", "--course", "{samples}/course-example.toml", "--lang", "zh-CN", "--detail", "full",
+    ("calendar-discreet.ics", ["ics", "--course", "{examples}/course-example.toml"]),
+    ("calendar-full.ics", ["ics", "--course", "{examples}/course-example.toml", "--detail", "full", "--method", "publish"]),
+    ("calendar-zh-CN.ics", ["ics", "--course", "{examples}/course-example.toml", "--lang", "zh-CN", "--detail", "full",
                             "--oral-events", "daily"]),
-    ("chairs-report.html", ["chairs", "plan", "--cohort", "{samples}/cohort-23.csv", "--site", "{samples}/site-nanjing.toml"]),
-    ("chairs.csv", ["chairs", "plan", "--cohort", "{samples}/cohort-23.csv", "--site", "{samples}/site-nanjing.toml",
+    ("chairs-report.html", ["chairs", "plan", "--cohort", "{examples}/cohort-23.csv", "--site", "{examples}/site-nanjing.toml"]),
+    ("chairs.csv", ["chairs", "plan", "--cohort", "{examples}/cohort-23.csv", "--site", "{examples}/site-nanjing.toml",
                     "--format", "csv"]),
-    ("chairs.ics", ["chairs", "plan", "--cohort", "{samples}/cohort-23.csv", "--site", "{samples}/site-nanjing.toml",
+    ("chairs.ics", ["chairs", "plan", "--cohort", "{examples}/cohort-23.csv", "--site", "{examples}/site-nanjing.toml",
                     "--format", "ics"]),
-    ("diary-en.html", ["diary", "--course", "{samples}/course-example.toml"]),
-    ("diary-en.pdf", ["diary", "--course", "{samples}/course-example.toml"]),
-    ("diary-zh-CN.html", ["diary", "--course", "{samples}/course-example.toml", "--lang", "zh-CN"]),
-    ("diary-zh-CN.pdf", ["diary", "--course", "{samples}/course-example.toml", "--lang", "zh-CN"]),
+    ("diary-en.html", ["diary", "--course", "{examples}/course-example.toml"]),
+    ("diary-en.pdf", ["diary", "--course", "{examples}/course-example.toml"]),
+    ("diary-zh-CN.html", ["diary", "--course", "{examples}/course-example.toml", "--lang", "zh-CN"]),
+    ("diary-zh-CN.pdf", ["diary", "--course", "{examples}/course-example.toml", "--lang", "zh-CN"]),
 ]
 
-# Hand-written inputs that live in samples/ and are copied, not generated.
+# Hand-written inputs (examples/): copied beside the outputs of `make demo`, never generated.
 INPUTS = ("course-example.toml", "site-nanjing.toml", "cohort-23.csv")
+EXAMPLES = ROOT / "examples"
 
 
 def generate(out: Path, quiet: bool = False) -> list[Path]:
@@ -45,16 +46,14 @@ def generate(out: Path, quiet: bool = False) -> list[Path]:
     from picture_schedule.cli.main import main
 
     out.mkdir(parents=True, exist_ok=True)
-    samples_dir = ROOT / "samples"
-    if out.resolve() != samples_dir.resolve():
+    if out.resolve() != (ROOT / "samples").resolve():
         for name in INPUTS:
-            if (samples_dir / name).exists():
-                shutil.copy2(samples_dir / name, out / name)
+            shutil.copy2(EXAMPLES / name, out / name)
     written = []
     runner = CliRunner()
     for name, args in SAMPLES:
         target = out / name
-        argv = [a.format(out=out, samples=samples_dir) for a in args] + ["-o", str(target)]
+        argv = [a.format(examples=EXAMPLES) for a in args] + ["-o", str(target)]
         result = runner.invoke(main, argv, catch_exceptions=False)
         if result.exit_code != 0:
             raise SystemExit(f"make_samples: {' '.join(argv)} failed:\n{result.output}")

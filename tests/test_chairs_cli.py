@@ -506,7 +506,7 @@ def test_html_report_escapes_what_the_cohort_says(cli, tmp_path):
 def test_sample_report_lists_every_patient(cli):
     from tests.conftest import ROOT
 
-    page = _report(cli, ROOT / "samples" / "cohort-23.csv", Path(tempfile.mkdtemp()), ROOT / "samples" / "site-nanjing.toml")
+    page = _report(cli, ROOT / "examples" / "cohort-23.csv", Path(tempfile.mkdtemp()), ROOT / "examples" / "site-nanjing.toml")
     for number in range(1, 24):
         assert f"PIC-{number:03d} c6" in page
     assert "holiday dates for 2027 are estimates" in page

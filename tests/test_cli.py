@@ -211,7 +211,7 @@ def test_day_lists_read_like_a_protocol(days, text):
 
 
 def test_table_shows_course_changes_in_words(cli):
-    result = cli("schedule", "--course", "samples/course-example.toml")
+    result = cli("schedule", "--course", "examples/course-example.toml")
     assert result.exit_code == 0
     out = result.output
     assert "planned day 1 Mon 2027-01-18, moved +7 days: neutrophils" in out

@@ -193,7 +193,7 @@ def test_interval_outside_window_is_flagged():
 
 
 def test_estimated_holiday_years_are_announced():
-    s = schedule(load_course(Path(__file__).parent.parent / "samples" / "course-example.toml"))
+    s = schedule(load_course(Path(__file__).parent.parent / "examples" / "course-example.toml"))
     assert 2027 in s.estimated_years
     assert any(n.code == "estimated-holidays" and "2027" in n.en for n in s.notes)
 

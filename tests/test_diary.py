@@ -27,7 +27,7 @@ from picture_schedule.render.diary import cjk_font_available, diary_html, diary_
 
 from tests.conftest import DATA, ROOT, need, need_program
 
-EXAMPLE = ROOT / "samples" / "course-example.toml"
+EXAMPLE = ROOT / "examples" / "course-example.toml"
 DIARY = DATA / "diary"
 CHROMIUM = "/usr/bin/chromium"
 

@@ -27,7 +27,7 @@ from tests import icalcheck
 from tests.conftest import ROOT, need
 
 DATA = Path(__file__).parent / "data" / "ics"
-EXAMPLE = ROOT / "samples" / "course-example.toml"  # Asia/Shanghai, two recorded changes
+EXAMPLE = ROOT / "examples" / "course-example.toml"  # Asia/Shanghai, two recorded changes
 LONDON = DATA / "course-london.toml"  # Europe/London, across the start of summer time
 HOSTILE = DATA / "course-hostile.toml"
 UTC = dt.UTC

@@ -54,6 +54,7 @@ def run(example: str, runner, env: dict[str, str] | None = None):
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

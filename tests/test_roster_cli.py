@@ -12,17 +12,19 @@ import pytest
 
 from picture_schedule import api
 from picture_schedule.loading import load_course
-from picture_schedule.roster.store import Store, render_feed, static_name
+from picture_schedule.roster.feeds import render_feed
+from picture_schedule.roster.store import Roster
+from picture_schedule.roster.tokens import static_name
 from tests.conftest import ROOT
 
-SAMPLES = ROOT / "samples"
+EXAMPLES = ROOT / "examples"
 LINK = re.compile(r"(https|webcal)://calendar\.example\.org/feed/([A-Za-z0-9_-]{32})\.ics")
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    shutil.copy(SAMPLES / "course-example.toml", tmp_path)
-    shutil.copy(SAMPLES / "site-nanjing.toml", tmp_path)
+    shutil.copy(EXAMPLES / "course-example.toml", tmp_path)
+    shutil.copy(EXAMPLES / "site-nanjing.toml", tmp_path)
     return tmp_path
 
 
@@ -63,7 +65,7 @@ def one_line_error(result, *words: str) -> None:
 
 def test_add_prints_working_https_and_webcal_links(roster, folder, db):
     token = added(roster, folder)
-    with Store(db) as store:
+    with Roster(db) as store:
         feed = store.feed(token)
     assert feed is not None
     assert feed.body == render_feed(api.schedule(load_course(folder / "course-example.toml")))
@@ -98,7 +100,7 @@ def test_static_links_name_the_published_file_not_the_token(roster, folder, db):
     result = roster("add", "--course", str(folder / "course-example.toml"), "--static")
     assert result.exit_code == 0, result.output
     name = LINK.findall(result.output)[0][1]
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.feed(name) is None  # not a server token
         assert [n for n, _ in store.published()] == [name]
 
@@ -123,7 +125,7 @@ def test_add_without_a_base_url_prints_the_path(roster, folder):
 def test_bad_link_options_write_nothing(roster, folder, db, extra, words):
     args = [str(folder / a) if a.endswith((".gif", ".docx", ".svg")) else a for a in extra]
     one_line_error(roster("add", "--course", str(folder / "course-example.toml"), *args), *words)
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.patients() == []
 
 
@@ -172,7 +174,7 @@ def test_change_is_recorded_and_shown(roster, folder, db):
     assert changes[-2]["prescribed"] == {"oxaliplatin": {"amount": 200, "unit": "mg"}}
     assert changes[-2]["hold_days"] == [8, 9]
     assert changes[-1]["dose_level"] == -1 and changes[-1]["stop"] is True and changes[-1]["omit"] == ["interleukin-2"]
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.info("PIC-001").changes == 3
         assert store.feed(token) is not None
 
@@ -243,10 +245,10 @@ def test_rotate_and_remove(roster, folder, db):
     assert result.exit_code == 0, result.output
     new = LINK.findall(result.output)[0][1]
     assert new != old and (folder / "new.svg").exists()
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.feed(old) is None and store.feed(new) is not None
     assert roster("remove", "PIC-001", "--by", "nurse Li").exit_code == 0
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.feed(new) is None
     assert "empty" in roster("list").output
 
@@ -259,7 +261,7 @@ def test_publish(cli, roster, folder, db):
     assert "1 written, 0 unchanged, 0 deleted" in result.output
     files = list(out.iterdir())
     assert [f.name for f in files] == [f"{static_name(token)}.ics"]
-    with Store(db) as store:
+    with Roster(db) as store:
         assert files[0].read_bytes() == store.feed(token).body
     roster("rotate", "PIC-001")
     assert "1 written, 0 unchanged, 1 deleted" in cli("publish", "--db", db, "--out", str(out)).output
@@ -332,12 +334,12 @@ def test_a_diary_that_cannot_be_made_leaves_the_roster_as_it_was(roster, folder,
     one_line_error(roster("rotate", "PIC-001", "--qr", str(folder / "qr.svg"), "--diary", str(folder / "d.pdf")),
                    "no font for Chinese")
     assert not (folder / "qr.svg").exists()
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.feed(old) is not None
         store.remove("PIC-001")
     one_line_error(roster("add", "--course", str(folder / "course-example.toml"), "--diary", str(folder / "d.html")),
                    "no font")
-    with Store(db) as store:
+    with Roster(db) as store:
         assert store.patients() == []
 
 
@@ -360,7 +362,7 @@ def test_diary_from_the_roster(cli, roster, folder, db):
     result = cli("diary", "--patient", "PIC-001", "--db", db, "-o", str(out))
     assert result.exit_code == 0, result.output
     from_roster = out.read_text(encoding="utf-8")
-    with Store(db) as store:
+    with Roster(db) as store:
         course = store.course("PIC-001")
     assert from_roster == diary.diary_html(api.schedule(course), language="en")
     link = "webcal://calendar.example.org/feed/" + "A" * 32 + ".ics"

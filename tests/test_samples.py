@@ -53,8 +53,8 @@ def test_every_sample_input_is_valid():
             from picture_schedule.planning.cohort import read_cohort
             from picture_schedule.loading import load_site
 
-            cohort = read_cohort(ROOT / "samples" / name, site=load_site(ROOT / "samples" / "site-nanjing.toml"))
+            cohort = read_cohort(ROOT / "examples" / name, site=load_site(ROOT / "examples" / "site-nanjing.toml"))
             assert len(cohort.members) == 23  # the trial's size
             continue
-        kind, problems = validate(ROOT / "samples" / name)
+        kind, problems = validate(ROOT / "examples" / name)
         assert problems == [], (name, [str(p) for p in problems])

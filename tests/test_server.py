@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from picture_schedule.roster.store import Store
+from picture_schedule.roster.store import Roster
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "picture-schedule")
-SAMPLES = ROOT / "samples"
+EXAMPLES = ROOT / "examples"
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -74,11 +74,11 @@ def roster(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("roster")
     courses = folder / "courses"
     courses.mkdir()
-    shutil.copy(SAMPLES / "site-nanjing.toml", courses)
-    text = (SAMPLES / "course-example.toml").read_text(encoding="utf-8")
+    shutil.copy(EXAMPLES / "site-nanjing.toml", courses)
+    text = (EXAMPLES / "course-example.toml").read_text(encoding="utf-8")
     db = folder / "roster.sqlite3"
     tokens: dict[str, str] = {}
-    with Store(db) as store:
+    with Roster(db) as store:
         for number in range(1, 8):
             patient = f"PIC-{number:03d}"
             course = courses / f"{patient}.toml"
@@ -271,7 +271,7 @@ def test_concurrent_roster_changes_from_several_processes_lose_no_update(roster,
     assert [code for code, _ in outcomes] == [0] * 8, outcomes
     assert problems == []
     assert len(polled) > 3
-    with Store(db) as store:
+    with Roster(db) as store:
         reasons = sorted(e.reason for e in store.journal("PIC-005") if e.action == "change")
         assert reasons == sorted(f"writer {n}" for n in range(8))
         course = store.course("PIC-005")
@@ -372,9 +372,9 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        from picture_schedule.roster.store import Store
+        from picture_schedule.roster.store import Roster
 
-        Store(tmp_path / "roster.sqlite3", create=True).close()
+        Roster(tmp_path / "roster.sqlite3", create=True).close()
         done = subprocess.run(
             [sys.executable, "-m", "picture_schedule", "serve", "--db", str(tmp_path / "roster.sqlite3"),
              "--port", str(port)], capture_output=True, text=True, timeout=60)

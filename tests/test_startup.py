@@ -39,5 +39,5 @@ def test_schedule_is_lean():
 
 def test_probe_can_see_a_heavy_import():
     """The check above can fail: a course with a CN holiday calendar does import holidays."""
-    modules = loaded_modules("schedule", "--course", "samples/course-example.toml")
+    modules = loaded_modules("schedule", "--course", "examples/course-example.toml")
     assert "holidays" in modules

@@ -22,22 +22,15 @@ from picture_schedule import api
 from picture_schedule.errors import InputError, ScheduleError
 from picture_schedule.loading import load_course
 from picture_schedule.core.model import Change, frozen_map
-from picture_schedule.roster.store import (
-    MIGRATIONS,
-    Migration,
-    Store,
-    StoreError,
-    etag_of,
-    migrate,
-    new_token,
-    publish,
-    render_feed,
-    static_name,
-    token_hash,
-)
+from picture_schedule.errors import RosterError
+from picture_schedule.roster.feeds import etag_of, render_feed
+from picture_schedule.roster.migrations import MIGRATIONS, Migration, migrate
+from picture_schedule.roster.publish import publish
+from picture_schedule.roster.store import Roster
+from picture_schedule.roster.tokens import new_token, static_name, token_hash
 from tests.conftest import ROOT
 
-SAMPLES = ROOT / "samples"
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture
@@ -45,8 +38,8 @@ def course_dir(tmp_path: Path) -> Path:
     """The sample course beside its site file, as a nurse keeps them."""
     folder = tmp_path / "courses"
     folder.mkdir()
-    shutil.copy(SAMPLES / "course-example.toml", folder)
-    shutil.copy(SAMPLES / "site-nanjing.toml", folder)
+    shutil.copy(EXAMPLES / "course-example.toml", folder)
+    shutil.copy(EXAMPLES / "site-nanjing.toml", folder)
     return folder
 
 
@@ -66,8 +59,8 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(tmp_path / "roster.sqlite3", clock=Clock()) as opened:
+def store(tmp_path: Path) -> Roster:
+    with Roster(tmp_path / "roster.sqlite3", clock=Clock()) as opened:
         yield opened
 
 
@@ -85,7 +78,7 @@ def tables(path: Path) -> set[str]:
 
 def test_migrations_create_the_schema_from_an_empty_file(tmp_path):
     path = tmp_path / "new.sqlite3"
-    Store(path).close()
+    Roster(path).close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1].version
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -96,10 +89,10 @@ def test_migrations_create_the_schema_from_an_empty_file(tmp_path):
 
 def test_reopening_is_idempotent_and_keeps_the_data(tmp_path, course_file):
     path = tmp_path / "roster.sqlite3"
-    with Store(path) as first:
+    with Roster(path) as first:
         first.add(course_file, by="nurse Li")
     for _ in range(3):
-        with Store(path) as again:
+        with Roster(path) as again:
             assert again.version == MIGRATIONS[-1].version
             assert [p.patient for p in again.patients()] == ["PIC-001"]
 
@@ -116,8 +109,8 @@ def test_each_connection_enforces_foreign_keys_and_waits_when_busy(store):
 def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path):
     path = tmp_path / "roster.sqlite3"
     broken = (*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "broken", "CREATE TABLE extra (a);\nINSERT INTO nowhere VALUES (1);"))
-    with pytest.raises(StoreError, match="no such table: nowhere"):
-        Store(path, migrations=broken)
+    with pytest.raises(RosterError, match="no such table: nowhere"):
+        Roster(path, migrations=broken)
     assert "extra" not in tables(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1].version
@@ -125,21 +118,21 @@ def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path):
 
 def test_a_later_migration_upgrades_an_existing_roster(tmp_path, course_file):
     path = tmp_path / "roster.sqlite3"
-    with Store(path) as old:
+    with Roster(path) as old:
         old.add(course_file)
     newer = (*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "notes", "ALTER TABLE patients ADD COLUMN note TEXT"))
-    with Store(path, migrations=newer) as upgraded:
+    with Roster(path, migrations=newer) as upgraded:
         assert upgraded.version == MIGRATIONS[-1].version + 1
         assert [p.patient for p in upgraded.patients()] == ["PIC-001"]
 
 
 def test_a_roster_from_a_newer_version_is_refused(tmp_path):
     path = tmp_path / "roster.sqlite3"
-    Store(path).close()
+    Roster(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {MIGRATIONS[-1].version + 5}")
-    with pytest.raises(StoreError, match="newer than this picture-schedule"):
-        Store(path)
+    with pytest.raises(RosterError, match="newer than this picture-schedule"):
+        Roster(path)
 
 
 def test_concurrent_migration_runs_each_step_once(tmp_path):
@@ -158,15 +151,15 @@ def test_files_that_are_not_rosters_are_refused(tmp_path, content):
             conn.execute("CREATE TABLE something (a)")
     else:
         path.write_bytes(content)
-    with pytest.raises(StoreError) as caught:
-        Store(path)
+    with pytest.raises(RosterError) as caught:
+        Roster(path)
     assert str(path) in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(StoreError, match="does not exist"):
-        Store(tmp_path / "nowhere" / "roster.sqlite3")
+    with pytest.raises(RosterError, match="does not exist"):
+        Roster(tmp_path / "nowhere" / "roster.sqlite3")
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -323,13 +316,13 @@ def test_the_roster_keeps_copies_of_the_files_a_course_names(store, tmp_path):
     """Site via ../, regimen by absolute path: both copied at add, the originals can go."""
     sites = tmp_path / "sites"
     sites.mkdir()
-    shutil.copy(SAMPLES / "site-nanjing.toml", sites / "nanjing.toml")
+    shutil.copy(EXAMPLES / "site-nanjing.toml", sites / "nanjing.toml")
     regimen = tmp_path / "regimens" / "picture-local.toml"
     regimen.parent.mkdir()
     shutil.copy(ROOT / "picture_schedule" / "regimens" / "picture.toml", regimen)
     patients = tmp_path / "patients"
     patients.mkdir()
-    text = (SAMPLES / "course-example.toml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "course-example.toml").read_text(encoding="utf-8")
     text = text.replace('site = "site-nanjing.toml"', 'site = "../sites/nanjing.toml"')
     text = text.replace('regimen = "picture"', f'regimen = "{regimen}"')
     course = patients / "PIC-001.toml"
@@ -405,8 +398,8 @@ def test_publish_writes_active_feeds_and_deletes_the_rest(store, course_file, co
 WRITER = """
 import sys
 from picture_schedule.core.model import Change
-from picture_schedule.roster.store import Store
-store = Store(sys.argv[1])
+from picture_schedule.roster.store import Roster
+store = Roster(sys.argv[1])
 start = int(sys.argv[2])
 for i in range(start, start + 1000):
     store.change("PIC-001", Change(cycle=2, delay_days=1, reason=f"burst {i}", by="burst"))
@@ -416,7 +409,7 @@ for i in range(start, start + 1000):
 
 def test_kill_9_during_a_burst_of_writes_loses_nothing_acknowledged(tmp_path, course_file):
     db = tmp_path / "roster.sqlite3"
-    with Store(db) as store:
+    with Roster(db) as store:
         token = store.add(course_file).token
     acked: list[int] = []
     next_index = 0
@@ -437,7 +430,7 @@ def test_kill_9_during_a_burst_of_writes_loses_nothing_acknowledged(tmp_path, co
         for line in proc.stdout.read().splitlines():  # acknowledged before the kill landed
             acked.append(int(line.split()[1]))
         proc.stdout.close()
-        with Store(db) as store:
+        with Roster(db) as store:
             assert store.integrity() == "ok"
             recorded = [int(e.reason.split()[1]) for e in store.journal("PIC-001") if e.action == "change"]
             # every acknowledged change is there; at most the one in flight beyond them

@@ -21,8 +21,8 @@ from picture_schedule.errors import InputError
 
 if TYPE_CHECKING:
     from picture_schedule.core.chair_plan import Appointment, ChairPlan, Unit
-    from picture_schedule.planning.cohort import Cohort
     from picture_schedule.core.model import Schedule, Site
+    from picture_schedule.planning.cohort import Cohort
 
 #: What ``-o`` writes.
 FORMATS = ("html", "csv", "ics")
@@ -88,16 +88,16 @@ def command() -> None:
     \b
     The site file needs a [chairs] table (count, hours, slot_minutes, nurse_starts_per_slot).
     Examples:
-      picture-schedule chairs plan --cohort samples/cohort-23.csv --site samples/site-nanjing.toml -o report.html
-      picture-schedule chairs suggest --cohort samples/cohort-23.csv --site samples/site-nanjing.toml --regimen picture --earliest 2027-03-01
+      picture-schedule chairs plan --cohort examples/cohort-23.csv --site examples/site-nanjing.toml -o report.html
+      picture-schedule chairs suggest --cohort examples/cohort-23.csv --site examples/site-nanjing.toml --regimen picture --earliest 2027-03-01
     """
 
 
 def _site(path: str) -> tuple[Site, Unit]:
     from picture_schedule.core.chair_plan import Unit
-    from picture_schedule.planning.cohort import calendar
     from picture_schedule.errors import ScheduleError
     from picture_schedule.loading import load_site
+    from picture_schedule.planning.cohort import calendar
 
     site = load_site(path)
     try:
@@ -143,13 +143,17 @@ def plan_command(cohort_path: str, site_path: str, first: dt.date | None, last: 
 
     \b
     Examples:
-      picture-schedule chairs plan --cohort samples/cohort-23.csv --site samples/site-nanjing.toml
-      picture-schedule chairs plan --cohort samples/cohort-23.csv --site samples/site-nanjing.toml \\
+      picture-schedule chairs plan --cohort examples/cohort-23.csv --site examples/site-nanjing.toml
+      picture-schedule chairs plan --cohort examples/cohort-23.csv --site examples/site-nanjing.toml \\
           --from 2027-01-01 --to 2027-03-31 -o report.html --csv chairs.csv --ics chairs.ics
     """
     from picture_schedule.core import chair_plan as engine
-    from picture_schedule.planning.cohort import appointments, closures, unit_on_calendar
     from picture_schedule.output import write_output
+    from picture_schedule.planning.cohort import (
+        appointments,
+        closures,
+        unit_on_calendar,
+    )
     from picture_schedule.render import chair_report as render
 
     started = time.monotonic()
@@ -290,13 +294,18 @@ def suggest_command(cohort_path: str, site_path: str, regimen: str, earliest: dt
 
     \b
     Example:
-      picture-schedule chairs suggest --cohort samples/cohort-23.csv --site samples/site-nanjing.toml \\
+      picture-schedule chairs suggest --cohort examples/cohort-23.csv --site examples/site-nanjing.toml \\
           --regimen picture --earliest 2027-03-01 --count 3
     """
     from picture_schedule.core import chair_plan as engine
-    from picture_schedule.planning.cohort import appointments, newcomer, newcomer_name, unit_on_calendar
     from picture_schedule.errors import ScheduleError
     from picture_schedule.loading import load_regimen
+    from picture_schedule.planning.cohort import (
+        appointments,
+        newcomer,
+        newcomer_name,
+        unit_on_calendar,
+    )
 
     started = time.monotonic()
     site, unit = _site(site_path)

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from picture_schedule.cli.options import course_options, output_option
-from picture_schedule.errors import OutputError
 from picture_schedule.core.model import LANGUAGES
+from picture_schedule.errors import OutputError
 
 
 def output_kind(output: str) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from picture_schedule import __version__
-from picture_schedule.errors import Problems, ScheduleError
 from picture_schedule.cli.options import course_options, output_option
+from picture_schedule.errors import Problems, ScheduleError
 
 FORMATS = ("table", "json", "csv")
 
@@ -52,7 +52,7 @@ def main() -> None:
     \b
     Example:
       picture-schedule schedule --start 2026-12-07
-      picture-schedule schedule --course samples/course-example.toml --format json -o schedule.json
+      picture-schedule schedule --course examples/course-example.toml --format json -o schedule.json
     """
 
 
@@ -96,7 +96,7 @@ def validate(files: tuple[str, ...]) -> None:
 
     \b
     Example:
-      picture-schedule validate samples/course-example.toml picture_schedule/regimens/picture.toml
+      picture-schedule validate examples/course-example.toml picture_schedule/regimens/picture.toml
     """
     from picture_schedule.loading import validate as check
 

@@ -14,7 +14,7 @@ from picture_schedule.errors import InputError, ScheduleError
 from picture_schedule.loading import parse_date
 
 if TYPE_CHECKING:
-    from picture_schedule.roster.store import Store
+    from picture_schedule.roster.store import Roster
 
 
 class DateParam(click.ParamType):
@@ -39,9 +39,9 @@ def db_option(func: Callable) -> Callable:
         help="The roster file. [default: roster.sqlite3 in the user data folder]")(func)
 
 
-def open_store(db: str | None, *, create: bool = False) -> Store:
+def open_roster(db: str | None, *, create: bool = False) -> Roster:
     """The roster at ``db`` (or the default path); only ``roster add`` creates a new one."""
-    from picture_schedule.roster.store import Store, default_db_path
+    from picture_schedule.roster.store import Roster, default_db_path
 
     if db is None:
         path = default_db_path()
@@ -49,7 +49,7 @@ def open_store(db: str | None, *, create: bool = False) -> Store:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     else:
         path = Path(db)
-    return Store(path, create=create)
+    return Roster(path, create=create)
 
 
 def course_options(func: Callable | None = None, *, patient: bool = False) -> Callable:
@@ -75,7 +75,7 @@ def course_options(func: Callable | None = None, *, patient: bool = False) -> Ca
         else:
             if start is not None or course_file is not None or regimen is not None or cycles is not None:
                 raise InputError("give --patient (with --db) or --course/--start, not both", source="--patient")
-            store = open_store(db)
+            store = open_roster(db)
             try:
                 course = store.course(patient)
             finally:

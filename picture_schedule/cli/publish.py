@@ -21,10 +21,10 @@ def command(db: str | None, out: str) -> None:
     Example:
       picture-schedule publish --db roster.sqlite3 --out /srv/picture-feeds
     """
-    from picture_schedule.roster.store import publish
-    from picture_schedule.cli.options import open_store
+    from picture_schedule.cli.options import open_roster
+    from picture_schedule.roster.publish import publish
 
-    store = open_store(db)
+    store = open_roster(db)
     try:
         report = publish(store, out)
     finally:

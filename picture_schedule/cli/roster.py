@@ -1,6 +1,6 @@
 """`picture-schedule roster …`: enrol patients, record changes, hand out and replace feed links.
 
-Each command parses its options, makes one call to :class:`picture_schedule.roster.store.Store` and prints
+Each command parses its options, makes one call to :class:`picture_schedule.roster.store.Roster` and prints
 the result; the store raises ScheduleErrors that the CLI's edge turns into one line and exit status 2.
 """
 
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from picture_schedule.cli.options import db_option, open_roster
 from picture_schedule.errors import InputError
-from picture_schedule.cli.options import DATE, db_option, open_store
 
 if TYPE_CHECKING:
-    from picture_schedule.roster.store import Store
+    from picture_schedule.roster.store import Roster
 
 
 def _with_store(create: bool = False) -> Callable:
@@ -28,7 +28,7 @@ def _with_store(create: bool = False) -> Callable:
         @db_option
         @functools.wraps(func)
         def wrapper(*args: Any, db: str | None, **kwargs: Any) -> Any:
-            store = open_store(db, create=create)
+            store = open_roster(db, create=create)
             try:
                 return func(*args, store=store, **kwargs)
             finally:
@@ -78,7 +78,7 @@ def _check_link_options(course_site_url: str, base_url: str | None, qr_file: str
 def _links(token: str, *, base: str, static: bool, qr_link: str) -> tuple[list[str], str]:
     """The lines to print for a new token, and the link the QR code and diary carry ("" if none)."""
     from picture_schedule.roster.feed_app import FEED_PREFIX, feed_links
-    from picture_schedule.roster.store import static_name
+    from picture_schedule.roster.tokens import static_name
 
     name = static_name(token) if static else token
     if not base:
@@ -150,7 +150,7 @@ def command() -> None:
 @click.option("--by", default="", help="Who enrols the patient (kept in the history).")
 @link_options
 @_with_store(create=True)
-def add(store: Store, course_file: str, by: str, base_url: str | None, static: bool, qr_file: str | None,
+def add(store: Roster, course_file: str, by: str, base_url: str | None, static: bool, qr_file: str | None,
         qr_link: str, diary_file: str | None) -> None:
     """Enrol a patient from their course file and print their feed links (once).
 
@@ -159,11 +159,11 @@ def add(store: Store, course_file: str, by: str, base_url: str | None, static: b
 
     \b
     Example:
-      picture-schedule roster add --course samples/course-example.toml --by "nurse Li" \\
+      picture-schedule roster add --course examples/course-example.toml --by "nurse Li" \\
           --qr PIC-001-qr.svg --diary PIC-001-diary.pdf
     """
     from picture_schedule.loading import load_course
-    from picture_schedule.roster.store import new_token
+    from picture_schedule.roster.tokens import new_token
 
     course = load_course(course_file)
     base = _check_link_options(course.settings.feed_base_url, base_url, qr_file, diary_file)
@@ -176,7 +176,7 @@ def add(store: Store, course_file: str, by: str, base_url: str | None, static: b
 
 @command.command("list")
 @_with_store()
-def list_(store: Store) -> None:
+def list_(store: Roster) -> None:
     """List the patients on the roster.
 
     \b
@@ -199,7 +199,7 @@ def list_(store: Store) -> None:
 @command.command("show")
 @click.argument("patient")
 @_with_store()
-def show(store: Store, patient: str) -> None:
+def show(store: Roster, patient: str) -> None:
     """Show a patient's entry: course, feed and the history of changes.
 
     \b
@@ -283,7 +283,7 @@ class _PrescribedParam(click.ParamType):
 @click.option("--prescribed", "prescribed", type=_PrescribedParam(), multiple=True,
               help="From this cycle on, the prescribed dose: AGENT=AMOUNT UNIT (oxaliplatin=200mg). Repeatable.")
 @_with_store()
-def change(store: Store, patient: str, cycle: int, reason: str, by: str, delay_days: int,
+def change(store: Roster, patient: str, cycle: int, reason: str, by: str, delay_days: int,
            dose_levels: tuple[tuple[str, int], ...], omit: tuple[str, ...], hold_days: tuple[int, ...] | None,
            stop: bool, prescribed: tuple[tuple[str, float, str], ...]) -> None:
     """Record a change to a patient's course; their feed updates at once.
@@ -324,7 +324,7 @@ def change(store: Store, patient: str, cycle: int, reason: str, by: str, delay_d
 @click.argument("patient")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE", help="Where to write; '-' is standard output.")
 @_with_store()
-def export(store: Store, patient: str, output: str) -> None:
+def export(store: Roster, patient: str, output: str) -> None:
     """Write a patient's course file back out, with every change recorded in the roster.
 
     The text is the nurse's own file (comments kept) with each recorded change appended as a
@@ -344,7 +344,7 @@ def export(store: Store, patient: str, output: str) -> None:
 @click.option("--by", default="", help="Who replaces the link (kept in the history).")
 @link_options
 @_with_store()
-def rotate(store: Store, patient: str, by: str, base_url: str | None, static: bool, qr_file: str | None,
+def rotate(store: Roster, patient: str, by: str, base_url: str | None, static: bool, qr_file: str | None,
            qr_link: str, diary_file: str | None) -> None:
     """Give a patient a new feed link; the old link stops working at once.
 
@@ -355,7 +355,7 @@ def rotate(store: Store, patient: str, by: str, base_url: str | None, static: bo
     Example:
       picture-schedule roster rotate PIC-001 --by "nurse Li" --qr PIC-001-qr.png
     """
-    from picture_schedule.roster.store import new_token
+    from picture_schedule.roster.tokens import new_token
 
     course = store.course(patient)
     base = _check_link_options(course.settings.feed_base_url, base_url, qr_file, diary_file)
@@ -370,7 +370,7 @@ def rotate(store: Store, patient: str, by: str, base_url: str | None, static: bo
 @click.argument("patient")
 @click.option("--by", default="", help="Who removes the patient (kept in the roster's journal).")
 @_with_store()
-def remove(store: Store, patient: str, by: str) -> None:
+def remove(store: Roster, patient: str, by: str) -> None:
     """Take a patient off the roster: their course, changes and feed go, and their link stops working.
 
     Export the course file first if you need it.

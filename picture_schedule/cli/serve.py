@@ -28,11 +28,11 @@ def command(db: str | None, host: str, port: int, threads: int, access_log: bool
     """
     import sys
 
+    from picture_schedule.cli.options import open_roster
     from picture_schedule.roster.feed_app import Settings, configure_logging, serve
-    from picture_schedule.cli.options import open_store
 
     configure_logging(sys.stderr)
-    store = open_store(db)
+    store = open_roster(db)
     try:
         refreshed = store.refresh()
         count = len(store.published())

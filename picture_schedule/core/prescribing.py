@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from picture_schedule.core import dosing
+from picture_schedule.core.model import (
+    Agent,
+    Basis,
+    Course,
+    Dose,
+    Note,
+    Prescribed,
+    format_amount,
+)
 from picture_schedule.errors import DoseError
-from picture_schedule.core.model import Agent, Basis, Course, Dose, Note, Prescribed, format_amount
 
 
 def course_bsa(course: Course) -> float | None:

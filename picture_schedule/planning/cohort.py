@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from picture_schedule.core.chair_plan import Appointment, Unit
-from picture_schedule.errors import InputError, Problems, ScheduleError
-from picture_schedule.loading import load_course, load_regimen, parse_date, read_toml
 from picture_schedule.core.model import Change, Course, Regimen, Schedule, Site
 from picture_schedule.core.scheduler import expand
+from picture_schedule.errors import InputError, Problems, ScheduleError
+from picture_schedule.loading import load_course, load_regimen, parse_date, read_toml
 
 if TYPE_CHECKING:
     from picture_schedule.core.clinic import ClinicCalendar

@@ -19,19 +19,29 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections import Counter
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from picture_schedule.core.model import (
+    LANGUAGES,
+    Agent,
+    Cycle,
+    Dose,
+    Event,
+    Kind,
+    Schedule,
+    Slot,
+    format_amount,
+)
 from picture_schedule.errors import InputError, OutputError
 from picture_schedule.i18n import babel_locale, translations
-from picture_schedule.core.model import LANGUAGES, Agent, Cycle, Dose, Event, Kind, Schedule, Slot, format_amount
-from picture_schedule.resources import templates_dir
 from picture_schedule.render.text import day_list
+from picture_schedule.resources import templates_dir
 
 PAPERS = {"a4": "A4", "letter": "letter"}
 FEED_SCHEMES = ("https://", "http://", "webcal://", "webcals://")
@@ -456,7 +466,13 @@ def environment(language: str, overrides: Sequence[Path] = ()):  # -> jinja2.Env
 
     An override can extend the default it replaces as ``default/<name>``.
     """
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        PrefixLoader,
+        StrictUndefined,
+    )
 
     defaults = FileSystemLoader(str(templates_dir()))
     loader = ChoiceLoader([

@@ -33,10 +33,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from picture_schedule.core.model import (
+    LANGUAGES,
+    Course,
+    Cycle,
+    Dose,
+    Event,
+    Kind,
+    Note,
+    Schedule,
+    Slot,
+    Status,
+    format_amount,
+)
+from picture_schedule.core.scheduler import event_id
 from picture_schedule.errors import InputError
 from picture_schedule.i18n import gettext
-from picture_schedule.core.model import LANGUAGES, Course, Cycle, Dose, Event, Kind, Note, Schedule, Slot, Status, format_amount
-from picture_schedule.core.scheduler import event_id
 
 if TYPE_CHECKING:
     from icalendar import Calendar

@@ -26,7 +26,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from picture_schedule.roster.store import Feed, Store
+    from picture_schedule.roster.store import Feed, Roster
 
 __all__ = ["FEED_PREFIX", "RedactingFilter", "Settings", "create_app", "feed_links", "redact"]
 
@@ -108,7 +108,7 @@ def _not_modified(environ: dict[str, Any], feed: Feed) -> bool:
     return False
 
 
-def create_app(store: Store, settings: Settings | None = None) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def create_app(store: Roster, settings: Settings | None = None) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """The WSGI application serving ``store``'s feeds."""
     settings = settings or Settings()
     log = logging.getLogger(settings.logger)
@@ -199,7 +199,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Callable[[dict
     return app
 
 
-def serve(store: Store, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
+def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
           settings: Settings | None = None, ready: Callable[[str, int], None] | None = None) -> None:
     """Run the feed server with waitress until interrupted; ``ready(host, port)`` once listening."""
     from waitress import create_server

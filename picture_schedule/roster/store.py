@@ -24,64 +24,36 @@ timeout); readers (the feed server) never wait in WAL mode.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
-import hashlib
 import os
-import re
-import secrets
 import sqlite3
-import tempfile
 import threading
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from picture_schedule.errors import InputError, ScheduleError
 from picture_schedule.core.model import Change, Course, Schedule
+from picture_schedule.errors import InputError, RosterError
+from picture_schedule.roster.course_text import append_change, change_block
+from picture_schedule.roster.feeds import etag_of, render_feed, renderer_key
+from picture_schedule.roster.migrations import (
+    APPLICATION_ID,
+    MIGRATIONS,
+    Migration,
+    migrate,
+)
+from picture_schedule.roster.stored_course import load_stored_course, referenced_files
+from picture_schedule.roster.tokens import (
+    TOKEN_PATTERN,
+    new_token,
+    static_name,
+    token_hash,
+)
 
-__all__ = [
-    "MIGRATIONS", "Enrolment", "Feed", "JournalEntry", "Migration", "PatientInfo", "Store", "StoreError",
-    "default_db_path", "migrate", "new_token", "render_feed", "static_name", "token_hash",
-]
-
-TOKEN_BYTES = 24  # 192 random bits; token_urlsafe(24) is 32 characters of [A-Za-z0-9_-]
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,128}")  # what a link may carry (≥ 128 bits)
-STATIC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
-_STATIC_PREFIX = b"picture-schedule/static-feed-name/v1\0"
 BUSY_TIMEOUT_MS = 30_000
-APPLICATION_ID = 0x50494354  # "PICT": marks the file as a picture-schedule roster
 
-
-class StoreError(ScheduleError):
-    """The roster cannot be opened, read or written (not a roster, newer schema, disk error…)."""
-
-
-# -- tokens ---------------------------------------------------------------------------------------
-
-
-def new_token() -> str:
-    """A fresh feed token: 192 bits from the OS's CSPRNG, URL-safe (32 characters)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def token_hash(token: str) -> bytes:
-    """What the roster stores to find a feed by its token (SHA-256, 32 bytes)."""
-    return hashlib.sha256(token.encode("ascii", "replace")).digest()
-
-
-def static_name(token: str) -> str:
-    """The published file name of a token's feed: a different derivation from :func:`token_hash`.
-
-    Neither the token nor the stored lookup hash can be computed from it, and it cannot be computed
-    from the lookup hash, so the static site's names and the server's lookup hashes are separate
-    secrets. 192 bits, URL-safe, 32 characters.
-    """
-    digest = hashlib.sha256(_STATIC_PREFIX + token.encode("ascii", "replace")).digest()[:24]
-    return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
 # -- records --------------------------------------------------------------------------------------
@@ -134,247 +106,6 @@ class JournalEntry:
     detail: str
 
 
-# -- migrations -----------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    sql: str
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "patients, course files, tokens, feeds, journal", """
-        CREATE TABLE patients (
-            id          INTEGER PRIMARY KEY,
-            patient     TEXT NOT NULL UNIQUE,
-            course_text TEXT NOT NULL,
-            file_name   TEXT NOT NULL,
-            templates   TEXT NOT NULL DEFAULT '',
-            added_at    TEXT NOT NULL,
-            added_by    TEXT NOT NULL DEFAULT '',
-            changed_at  TEXT NOT NULL,
-            changes     INTEGER NOT NULL DEFAULT 0
-        ) STRICT;
-        CREATE TABLE course_files (
-            patient_id INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
-            kind       TEXT NOT NULL CHECK (kind IN ('site', 'regimen')),
-            ref        TEXT NOT NULL,
-            body       TEXT NOT NULL,
-            PRIMARY KEY (patient_id, kind)
-        ) STRICT;
-        CREATE TABLE tokens (
-            patient_id  INTEGER PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
-            token_hash  BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
-            static_name TEXT NOT NULL UNIQUE,
-            created_at  TEXT NOT NULL
-        ) STRICT;
-        CREATE TABLE feeds (
-            patient_id    INTEGER PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
-            body          BLOB NOT NULL,
-            etag          TEXT NOT NULL,
-            last_modified TEXT NOT NULL,
-            max_age       INTEGER NOT NULL,
-            renderer      TEXT NOT NULL
-        ) STRICT;
-        CREATE TABLE journal (
-            id         INTEGER PRIMARY KEY,
-            patient_id INTEGER REFERENCES patients(id) ON DELETE CASCADE,
-            patient    TEXT NOT NULL,
-            action     TEXT NOT NULL,
-            at         TEXT NOT NULL,
-            by         TEXT NOT NULL DEFAULT '',
-            reason     TEXT NOT NULL DEFAULT '',
-            detail     TEXT NOT NULL DEFAULT ''
-        ) STRICT;
-        CREATE INDEX journal_by_patient ON journal(patient_id, id);
-    """),
-)
-
-
-def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS, label: str = "") -> int:
-    """Bring the schema to the last migration; each step in its own transaction. Returns the version.
-
-    Safe when several processes open a new roster at once: the version is read again under the
-    write lock, so each step runs exactly once.
-    """
-    latest = migrations[-1].version if migrations else 0
-    for migration in migrations:
-        current = conn.execute("PRAGMA user_version").fetchone()[0]
-        if current > latest:
-            raise StoreError(f"the roster has schema version {current}, newer than this picture-schedule "
-                             f"knows ({latest}): upgrade picture-schedule", source=label or None)
-        if migration.version <= current:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if migration.version > current:
-                if migration.version != current + 1:
-                    raise StoreError(f"schema version {current} cannot be upgraded by migration "
-                                     f"{migration.version}", source=label or None)
-                for statement in _statements(migration.sql):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {int(migration.version)}")
-                if migration.version == 1:
-                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return conn.execute("PRAGMA user_version").fetchone()[0]
-
-
-def _statements(sql: str) -> Iterator[str]:
-    """Split a migration script into statements (``executescript`` would commit on its own)."""
-    buffer = ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                yield buffer.strip()
-            buffer = ""
-    if buffer.strip():
-        yield buffer.strip()
-
-
-def default_db_path() -> Path:
-    """``roster.sqlite3`` in the platform's user data folder (platformdirs)."""
-    from platformdirs import user_data_path
-
-    return user_data_path("picture-schedule", appauthor=False) / "roster.sqlite3"
-
-
-# -- rendering ------------------------------------------------------------------------------------
-
-
-def render_feed(schedule: Schedule) -> bytes:
-    """A patient's feed: exactly what ``picture-schedule ics --course FILE`` writes with its defaults
-    (discreet titles, the course's language, reminders, every kind, a subscription feed)."""
-    from picture_schedule.render.ics import to_ics
-
-    return to_ics(schedule)
-
-
-_renderer_key: str | None = None
-
-
-def renderer_key() -> str:
-    """Changes whenever installed code or data that shapes a feed changes (cached feeds then re-render)."""
-    global _renderer_key
-    if _renderer_key is None:
-        from importlib import metadata, resources
-
-        from picture_schedule import __version__
-
-        digest = hashlib.sha256(__version__.encode())
-        package = resources.files("picture_schedule")
-        for folder in (package, package / "render", package / "regimens"):
-            for item in sorted(folder.iterdir(), key=lambda p: p.name):
-                if item.name.endswith((".py", ".toml")):
-                    digest.update(item.name.encode() + b"\0" + item.read_bytes())
-        try:
-            from picture_schedule.resources import templates_dir
-
-            for po in sorted(Path(templates_dir()).rglob("*.po")):
-                digest.update(po.name.encode() + b"\0" + po.read_bytes())
-        except Exception:  # noqa: BLE001  (templates are optional for the key)
-            pass
-        for dist in ("icalendar", "holidays", "tzdata"):
-            try:
-                digest.update(f"{dist}={metadata.version(dist)}".encode())
-            except metadata.PackageNotFoundError:
-                pass
-        _renderer_key = digest.hexdigest()[:16]
-    return _renderer_key
-
-
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-# -- course text ----------------------------------------------------------------------------------
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _toml_value(value: Any) -> str:
-    import tomli_w
-
-    if isinstance(value, dict):
-        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(timespec="seconds")
-    return tomli_w.dumps({"v": value})[4:].rstrip("\n")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _toml_value(key)
-
-
-def change_table(change: Change) -> dict[str, Any]:
-    """A change as the ``[[changes]]`` table of a course file."""
-    table: dict[str, Any] = {"cycle": change.cycle}
-    if change.delay_days:
-        table["delay_days"] = change.delay_days
-    if change.dose_level:
-        levels = dict(change.dose_level)
-        table["dose_level"] = levels["all"] if list(levels) == ["all"] else levels
-    if change.omit:
-        table["omit"] = list(change.omit)
-    if change.hold_days:
-        table["hold_days"] = list(change.hold_days)
-    if change.stop:
-        table["stop"] = True
-    if change.prescribed:
-        table["prescribed"] = {k: {"amount": _number(p.amount), "unit": p.unit} for k, p in change.prescribed.items()}
-    table["reason"] = change.reason
-    if change.recorded is not None:
-        table["recorded"] = change.recorded
-    if change.by:
-        table["by"] = change.by
-    return table
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
-def change_block(change: Change) -> str:
-    """The TOML text appended to a course file for ``change`` (inline tables, like a nurse writes)."""
-    lines = ["[[changes]]"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in change_table(change).items()]
-    return "\n".join(lines) + "\n"
-
-
-def append_change(text: str, change: Change, label: str) -> str:
-    """The course text with ``change`` appended as a ``[[changes]]`` block, comments kept.
-
-    A course whose changes are an inline array (``changes = [ … ]``) cannot be appended to; it is
-    rewritten whole (its comments are lost, its content kept).
-    """
-    from picture_schedule.loading import parse_toml
-
-    block = change_block(change)
-    candidate = text.rstrip("\n") + "\n\n" + block
-    try:
-        tomllib.loads(candidate)
-        return candidate
-    except tomllib.TOMLDecodeError:
-        pass
-    import tomli_w
-
-    data = parse_toml(text, label)
-    changes = data.get("changes")
-    if changes is not None and not isinstance(changes, list):
-        raise InputError("'changes' is not a list of tables; fix the course file", source=label, field="changes")
-    data["changes"] = [*(changes or []), change_table(change)]
-    return tomli_w.dumps(data)
-
 
 # -- the store ------------------------------------------------------------------------------------
 
@@ -393,7 +124,14 @@ def _parse_iso(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
-class Store:
+def default_db_path() -> Path:
+    """``roster.sqlite3`` in the platform's user data folder (platformdirs)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("picture-schedule", appauthor=False) / "roster.sqlite3"
+
+
+class Roster:
     """A roster file. Thread-safe: each thread gets its own SQLite connection.
 
     ``clock`` (aware datetimes) and ``renderer`` (Schedule → feed bytes) are arguments so tests and
@@ -411,25 +149,25 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         if self.path.is_dir():
-            raise StoreError("is a folder; give a roster file name", source=self.label)
+            raise RosterError("is a folder; give a roster file name", source=self.label)
         if not self.path.exists():
             if not create:
-                raise StoreError("no such roster (add a patient first: picture-schedule roster add)",
+                raise RosterError("no such roster (add a patient first: picture-schedule roster add)",
                                  source=self.label)
             if not self.path.parent.is_dir():
-                raise StoreError(f"folder {str(self.path.parent)!r} does not exist", source=self.label)
+                raise RosterError(f"folder {str(self.path.parent)!r} does not exist", source=self.label)
             try:  # health data: readable by its owner only (SQLite gives -wal/-shm the same mode)
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as exc:
-                raise StoreError(f"cannot be created ({exc.strerror})", source=self.label) from None
+                raise RosterError(f"cannot be created ({exc.strerror})", source=self.label) from None
         with self._guard():
             conn = self._conn()
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if app_id not in (0, APPLICATION_ID) or (app_id == 0 and version != 0):
-                raise StoreError("is an SQLite file but not a picture-schedule roster", source=self.label)
+                raise RosterError("is an SQLite file but not a picture-schedule roster", source=self.label)
             if app_id == 0 and conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
-                raise StoreError("is an SQLite file but not a picture-schedule roster", source=self.label)
+                raise RosterError("is an SQLite file but not a picture-schedule roster", source=self.label)
             self.version = migrate(conn, migrations, self.label)
 
     # connections
@@ -441,7 +179,7 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
-                raise StoreError(f"cannot use write-ahead logging (journal mode {mode})", source=self.label)
+                raise RosterError(f"cannot use write-ahead logging (journal mode {mode})", source=self.label)
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
@@ -456,7 +194,7 @@ class Store:
             self._connections.clear()
         self._local = threading.local()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Roster:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -473,7 +211,7 @@ class Store:
                 text = "is not an SQLite roster file"
             elif "locked" in text or "busy" in text:
                 text = f"is busy: another command held it for over {BUSY_TIMEOUT_MS // 1000} s ({exc})"
-            raise StoreError(text, source=self.label) from None
+            raise RosterError(text, source=self.label) from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -585,7 +323,7 @@ class Store:
             with self._guard():
                 self._conn().execute("SELECT count(*) FROM patients").fetchone()
             return True
-        except StoreError:
+        except RosterError:
             return False
 
     def integrity(self) -> str:
@@ -747,107 +485,3 @@ class Store:
         return changed
 
 
-# -- courses from stored text ---------------------------------------------------------------------
-
-
-def referenced_files(text: str, course_file: Path) -> list[tuple[str, str, str]]:
-    """(kind, ref, text) of the site and regimen files a course file names by path."""
-    from picture_schedule.loading import builtin_regimens, parse_toml
-
-    data = parse_toml(text, str(course_file))
-    folder = course_file.parent
-    found = []
-    site = data.get("site")
-    if isinstance(site, str):
-        found.append(("site", site, _read_ref(folder, site, course_file, "site")))
-    regimen = data.get("regimen", "picture")
-    if isinstance(regimen, str) and regimen not in builtin_regimens():
-        found.append(("regimen", regimen, _read_ref(folder, regimen, course_file, "regimen")))
-    return found
-
-
-def _read_ref(folder: Path, ref: str, course_file: Path, field: str) -> str:
-    path = Path(ref) if Path(ref).is_absolute() else folder / ref
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{ref!r} cannot be read ({exc})", source=str(course_file), field=field) from None
-
-
-def load_stored_course(text: str, files: Sequence[tuple[str, str, str]], label: str, templates: str = "") -> Course:
-    """Load a course from its stored text and copies of the files it names, exactly as
-    ``load_course`` loads the file beside those files (same relative names, same loader)."""
-    from picture_schedule.loading import course_from_data, parse_toml
-
-    data = parse_toml(text, label)
-    with tempfile.TemporaryDirectory(prefix="picture-roster-") as tmp:
-        root = Path(tmp)
-        depth = max((Path(ref).parts.count("..") for _, ref, _ in files if not Path(ref).is_absolute()), default=0)
-        folder = root.joinpath(*(["course"] * (depth + 1)))
-        folder.mkdir(parents=True)
-        for kind, ref, body in files:
-            if Path(ref).is_absolute():
-                target = root / "absolute" / kind / Path(ref).name
-                data[kind] = str(target)
-            else:
-                target = Path(os.path.normpath(folder / ref))
-                if root not in target.parents:
-                    raise StoreError(f"stored {kind} path {ref!r} leaves its folder", source=label)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(body, encoding="utf-8")
-        course = course_from_data(data, label, folder)
-    if templates and course.site is not None and course.site.templates:
-        course = dataclasses.replace(course, site=dataclasses.replace(course.site, templates=templates))
-    return course
-
-
-# -- static publishing ----------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class PublishReport:
-    written: int
-    unchanged: int
-    deleted: int
-
-
-def publish(store: Store, out: str | Path) -> PublishReport:
-    """Write every active feed to ``out/<static name>.ics`` (atomically, one file at a time), leave
-    unchanged files alone, delete the files of removed or rotated feeds. Each file's modification time
-    is its feed's Last-Modified, so a static web server sends the same Last-Modified as ``serve``.
-
-    Only files named like a static name (32 URL-safe characters + ``.ics``) are ever deleted.
-    """
-    from picture_schedule.output import write_atomic
-
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise StoreError("is not a folder", source=str(folder))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot be created ({exc.strerror})", source=str(folder)) from None
-    store.refresh()
-    active = store.published()
-    keep = set()
-    written = unchanged = deleted = 0
-    for name, feed in active:
-        target = folder / f"{name}.ics"
-        keep.add(target.name)
-        stamp = feed.last_modified.timestamp()
-        try:
-            same = target.read_bytes() == feed.body
-        except OSError:
-            same = False
-        if not same:
-            write_atomic(target, feed.body, mode=0o644)
-            written += 1
-        else:
-            unchanged += 1
-        if not same or os.stat(target).st_mtime != stamp:
-            os.utime(target, (stamp, stamp))
-    for item in folder.iterdir():
-        if item.suffix == ".ics" and STATIC_NAME_PATTERN.fullmatch(item.stem) and item.name not in keep:
-            item.unlink(missing_ok=True)
-            deleted += 1
-    return PublishReport(written, unchanged, deleted)

@@ -1,0 +1,113 @@
+"""The roster schema: numbered migrations applied in order, one transaction each."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator, Sequence
+
+from picture_schedule.errors import RosterError
+
+APPLICATION_ID = 0x50494354  # "PICT": marks the file as a picture-schedule roster
+
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "patients, course files, tokens, feeds, journal", """
+        CREATE TABLE patients (
+            id          INTEGER PRIMARY KEY,
+            patient     TEXT NOT NULL UNIQUE,
+            course_text TEXT NOT NULL,
+            file_name   TEXT NOT NULL,
+            templates   TEXT NOT NULL DEFAULT '',
+            added_at    TEXT NOT NULL,
+            added_by    TEXT NOT NULL DEFAULT '',
+            changed_at  TEXT NOT NULL,
+            changes     INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE TABLE course_files (
+            patient_id INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            kind       TEXT NOT NULL CHECK (kind IN ('site', 'regimen')),
+            ref        TEXT NOT NULL,
+            body       TEXT NOT NULL,
+            PRIMARY KEY (patient_id, kind)
+        ) STRICT;
+        CREATE TABLE tokens (
+            patient_id  INTEGER PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            token_hash  BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+            static_name TEXT NOT NULL UNIQUE,
+            created_at  TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE feeds (
+            patient_id    INTEGER PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            body          BLOB NOT NULL,
+            etag          TEXT NOT NULL,
+            last_modified TEXT NOT NULL,
+            max_age       INTEGER NOT NULL,
+            renderer      TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE journal (
+            id         INTEGER PRIMARY KEY,
+            patient_id INTEGER REFERENCES patients(id) ON DELETE CASCADE,
+            patient    TEXT NOT NULL,
+            action     TEXT NOT NULL,
+            at         TEXT NOT NULL,
+            by         TEXT NOT NULL DEFAULT '',
+            reason     TEXT NOT NULL DEFAULT '',
+            detail     TEXT NOT NULL DEFAULT ''
+        ) STRICT;
+        CREATE INDEX journal_by_patient ON journal(patient_id, id);
+    """),
+)
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS, label: str = "") -> int:
+    """Bring the schema to the last migration; each step in its own transaction. Returns the version.
+
+    Safe when several processes open a new roster at once: the version is read again under the
+    write lock, so each step runs exactly once.
+    """
+    latest = migrations[-1].version if migrations else 0
+    for migration in migrations:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > latest:
+            raise RosterError(f"the roster has schema version {current}, newer than this picture-schedule "
+                             f"knows ({latest}): upgrade picture-schedule", source=label or None)
+        if migration.version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if migration.version > current:
+                if migration.version != current + 1:
+                    raise RosterError(f"schema version {current} cannot be upgraded by migration "
+                                     f"{migration.version}", source=label or None)
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+                if migration.version == 1:
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a migration script into statements (``executescript`` would commit on its own)."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_START := 2026-12-07
 DEMO_OUT   := demo-output
 
-.PHONY: demo test bench samples system-deps clean lint constraints
+.PHONY: demo test bench samples system-deps clean lint constraints docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,13 @@ samples: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/python -m mypy
 
+# The documentation site: regenerate the CLI and site-file references, then build docs/ into site/.
+docs: $(VENV)/.installed
+	$(BIN)/python scripts/gen_docs.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info $(DEMO_OUT) tests/js/node_modules
+	rm -rf $(VENV) build dist *.egg-info $(DEMO_OUT) tests/js/node_modules site
 
 # Re-pin every dependency (run after changing setup.cfg; review the diff, then `make samples`).
 constraints:

@@ -11,7 +11,7 @@ feed (the sample course, ~120 kB):
 - `serve` 304: the same with If-None-Match (what subscribed apps mostly send);
 - `http.server` 200/304: `python -m http.server` serving the folder `picture-schedule publish` wrote
   (304 through If-Modified-Since: it has no ETags);
-- `nginx` 200/304, when nginx is installed, with the configuration from the README.
+- `nginx` 200/304, when nginx is installed, with the configuration from docs/feeds.md.
 
 Prints requests/s, p50/p99 latency and the error count (any status other than the expected one, or
 a connection error). Clients and servers share this machine's cores, so the figures compare the

@@ -24,6 +24,7 @@ SAMPLES: list[tuple[str, list[str]]] = [
     ("calendar-full.ics", ["ics", "--course", "{examples}/course-example.toml", "--detail", "full", "--method", "publish"]),
     ("calendar-zh-CN.ics", ["ics", "--course", "{examples}/course-example.toml", "--lang", "zh-CN", "--detail", "full",
                             "--oral-events", "daily"]),
+    ("fhir-bundle.json", ["fhir", "--course", "{examples}/course-example.toml", "--today", "2027-02-14"]),
     ("chairs-report.html", ["chairs", "plan", "--cohort", "{examples}/cohort-23.csv", "--site", "{examples}/site-nanjing.toml"]),
     ("chairs.csv", ["chairs", "plan", "--cohort", "{examples}/cohort-23.csv", "--site", "{examples}/site-nanjing.toml",
                     "--format", "csv"]),

@@ -19,6 +19,7 @@ from picture_schedule.core.chair_plan import (
     suggest,
 )
 from picture_schedule.errors import CalendarError, InputError
+from picture_schedule.render.messages import reason_text
 
 MONDAY = date(2027, 3, 1)
 SUNDAY = date(2027, 2, 28)
@@ -63,7 +64,7 @@ def test_hand_worked_monday_three_chairs_five_patients() -> None:
         "P3": (3, at(MONDAY, 8), at(MONDAY, 10, 30)),
         "P4": (1, at(MONDAY, 10, 30), at(MONDAY, 12)),
     }
-    assert [(u.appointment.patient, u.reason) for u in result.unplaced] == [
+    assert [(u.appointment.patient, reason_text(u.reason, "en")) for u in result.unplaced] == [
         ("P5", "no chair free for 120 min before 12:00")
     ]
     (load,) = result.days
@@ -152,7 +153,7 @@ def test_a_visit_may_end_exactly_at_closing_but_not_after() -> None:
         "A": (1, at(MONDAY, 8), at(MONDAY, 11, 20)),
         "B": (1, at(MONDAY, 11, 30), at(MONDAY, 12)),
     }
-    assert [u.reason for u in result.unplaced] == ["no chair free for 10 min before 12:00"]
+    assert [reason_text(u.reason, "en") for u in result.unplaced] == ["no chair free for 10 min before 12:00"]
 
 
 # ------------------------------------------------------------------ nurse limit
@@ -190,7 +191,7 @@ def test_nurse_limit_can_leave_a_visit_unplaced() -> None:
         "P1": (1, at(MONDAY, 8), at(MONDAY, 9)),
         "P2": (1, at(MONDAY, 9), at(MONDAY, 10)),
     }
-    assert [u.reason for u in result.unplaced] == [
+    assert [reason_text(u.reason, "en") for u in result.unplaced] == [
         "no chair free for 60 min before 10:00 within the nurse limit of 1 starts per slot"
     ]
 
@@ -204,7 +205,8 @@ def test_closed_weekday_is_unplaced_with_reason() -> None:
     result = plan([visit("P1", 60, day=SUNDAY)], unit)
 
     assert result.bookings == ()
-    assert [u.reason for u in result.unplaced] == ["unit closed on Sunday"]
+    assert [reason_text(u.reason, "en") for u in result.unplaced] == ["unit closed on Sunday"]
+    assert [u.reason.code for u in result.unplaced] == ["unit-closed"]
     (load,) = result.days
     assert (load.day, load.booked_minutes, load.available_minutes, load.peak_chairs) == (SUNDAY, 0, 0, 0)
     assert load.over_capacity
@@ -216,7 +218,7 @@ def test_longer_than_opening_hours_is_unplaced_with_reason() -> None:
     result = plan([visit("P1", 241), visit("P2", 240)], unit)
 
     assert placed(result) == {"P2": (1, at(MONDAY, 8), at(MONDAY, 12))}
-    assert [(u.appointment.patient, u.reason) for u in result.unplaced] == [
+    assert [(u.appointment.patient, reason_text(u.reason, "en")) for u in result.unplaced] == [
         ("P1", "longer than opening hours (241 min; open 08:00–12:00, 240 min)")
     ]
     assert result.days[0].over_capacity

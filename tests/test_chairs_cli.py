@@ -28,6 +28,7 @@ from picture_schedule.core.chair_plan import Appointment, plan
 from picture_schedule.planning.cohort import DELAY_REASON, appointments, expand_cohort, read_cohort
 from picture_schedule.cli.chairs import Progress
 from picture_schedule.loading import load_site
+from picture_schedule.render.messages import reason_text
 
 from tests import icalcheck
 from tests.conftest import DATA
@@ -591,7 +592,8 @@ def test_a_cohort_plans_every_cycle_of_every_patient_once(starts, delays, order)
             assert len(visits) == len(by_cycle) == 2 * len(rows)
             for a in visits:
                 cycle = by_cycle[(a.patient, a.cycle)]
-                assert (a.day, a.minutes, a.note) == (cycle.day1, cycle.chair_minutes, cycle.shift_reason)
+                assert (a.day, a.minutes, a.note) == (cycle.day1, cycle.chair_minutes,
+                                                      reason_text(cycle.shift_reason, "en"))
             result = plan(visits, SITE_FOR_PROPERTIES.chairs)  # type: ignore[arg-type]
             placed = Counter(b.appointment for b in result.bookings) + Counter(u.appointment for u in result.unplaced)
             assert placed == Counter(visits)
@@ -619,3 +621,57 @@ def test_make_up_hours_place_a_visit_that_fits(tmp_path):
     result = plan([Appointment("N-09", 1, dt.date(2026, 10, 10), 195)], unit)
     (booking,) = result.bookings
     assert (booking.chair, booking.start.time(), booking.end.time()) == (1, dt.time(8, 30), dt.time(11, 45))
+
+
+# ------------------------------------------------------------------------ reports at scale
+
+
+def _overbooked(days: int, per_day: int) -> tuple[list[Appointment], "object"]:
+    """``per_day`` visits of 180 min on each of ``days`` Mondays for a 1-chair unit open 08:00–12:00:
+    one placed a day, the rest not."""
+    from picture_schedule.core.chair_plan import Unit
+
+    unit = Unit(chairs=1, hours={1: (dt.time(8), dt.time(12))}, slot_minutes=15)
+    first = dt.date(2027, 3, 1)
+    visits = [Appointment(f"P{d:02d}-{n:03d}", 1, first + dt.timedelta(weeks=d), 180, "picture")
+              for d in range(days) for n in range(per_day)]
+    return visits, unit
+
+
+def _view(result, monkeypatch, listed: int, named: int):
+    from picture_schedule.core.model import Site
+    from picture_schedule.render import chair_report as render
+
+    monkeypatch.setattr(render, "UNPLACED_LISTED", listed)
+    monkeypatch.setattr(render, "DAY_UNPLACED_NAMED", named)
+    return render.report(result, site=Site(name="Unit"), cohort="c.csv", patients=len(result.bookings))
+
+
+def test_report_lists_the_first_unplaced_visits_and_counts_the_rest_by_day(monkeypatch):
+    from picture_schedule.render import chair_report as render
+
+    visits, unit = _overbooked(days=3, per_day=6)  # 3 placed, 15 not placed
+    result = plan(visits, unit)
+    assert len(result.unplaced) == 15
+    view = _view(result, monkeypatch, listed=4, named=2)
+    assert view.unplaced_total == 15
+    assert [(u.date, u.patient) for u in view.unplaced] == [
+        (u.appointment.day.isoformat(), u.appointment.patient) for u in result.unplaced[:4]]
+    # the other 11, per day: 1 left on the first Monday, 5 on each of the next two
+    assert [(d.date, d.visits, d.hours) for d in view.unplaced_days] == [
+        ("2027-03-01", 1, "3:00"), ("2027-03-08", 5, "15:00"), ("2027-03-15", 5, "15:00")]
+    assert view.unplaced_days[1].reasons == "no chair free for 180 min before 12:00 (5)"
+    assert view.days[0].patients.endswith("(not placed), and 3 more not placed")  # 2 named of 5
+    page = render.to_html(view)
+    assert "15 visits not placed" in page and "the other\n  11, by day" in page
+    assert render.to_csv(result).count(",unplaced,") == 15  # the CSV keeps every row
+
+
+def test_report_grows_with_the_days_not_with_the_visits_left_out(monkeypatch):
+    sizes = []
+    for per_day in (10, 40):
+        visits, unit = _overbooked(days=5, per_day=per_day)
+        view = _view(plan(visits, unit), monkeypatch, listed=3, named=2)
+        rows = len(view.unplaced) + len(view.unplaced_days) + len(view.days)
+        sizes.append((rows, max(d.patients.count(" c1") for d in view.days)))
+    assert sizes[0] == sizes[1] == (13, 3)  # 4× the visits left out, the same rows; 1 booked + 2 named a day

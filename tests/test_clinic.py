@@ -18,10 +18,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from picture_schedule.core.clinic import ClinicCalendar, Closure, ShiftPolicy, interval_flag, shift_day
+from picture_schedule.core.model import Names, Note, Reason
 from picture_schedule.errors import CalendarError
+from picture_schedule.render.messages import describe
 
 NEXT, PREVIOUS, NEAREST, NONE = ShiftPolicy.NEXT, ShiftPolicy.PREVIOUS, ShiftPolicy.NEAREST, ShiftPolicy.NONE
 CN = ClinicCalendar(country="CN")  # Monday–Friday unit in Nanjing
+
+
+def holiday(key: str, observed: bool = False) -> Reason:
+    return Reason("holiday", {"key": key, "observed": observed})
+
+
+def words(reason: Reason | None) -> tuple[str, str]:
+    """A reason as the English and the Chinese outputs word it."""
+    assert reason is not None
+    return describe(reason, "en"), describe(reason, "zh-CN")
 
 
 def days(first: str, last: str) -> list[date]:
@@ -76,39 +88,45 @@ def test_spring_festival_2026_is_closed(day: date) -> None:
 
 
 def test_spring_festival_2026_reasons() -> None:
-    assert CN.closure(date(2026, 2, 16)) == Closure(date(2026, 2, 16), "Spring Festival (New Year's Eve)", "春节（除夕）")
-    assert CN.closure(date(2026, 2, 17)) == Closure(date(2026, 2, 17), "Spring Festival", "春节")
-    assert CN.closure(date(2026, 2, 20)) == Closure(
-        date(2026, 2, 20),
-        "Spring Festival (day off swapped with working Saturday 2026-02-14)",
-        "春节（调休，2026-02-14 周六上班）",
-    )
+    assert CN.closure(date(2026, 2, 16)) == Closure(
+        date(2026, 2, 16), Reason("holidays", {"names": (holiday("spring-festival-eve"),)}))
+    assert CN.closure(date(2026, 2, 17)) == Closure(
+        date(2026, 2, 17), Reason("holidays", {"names": (holiday("spring-festival"),)}))
+    assert CN.closure(date(2026, 2, 20)) == Closure(date(2026, 2, 20), Reason(
+        "day-off-swapped", {"festivals": (holiday("spring-festival"),), "worked": date(2026, 2, 14)}))
     assert CN.closure(date(2026, 2, 15)) == Closure(
-        date(2026, 2, 15), "Spring Festival holiday (weekend)", "春节假期（周末）"
-    )
+        date(2026, 2, 15), Reason("festival-weekend", {"festivals": (holiday("spring-festival"),)}))
+    assert [words(CN.closure(date(2026, 2, d)).reason) for d in (16, 17, 20, 15)] == [  # type: ignore[union-attr]
+        ("Spring Festival (New Year's Eve)", "春节（除夕）"),
+        ("Spring Festival", "春节"),
+        ("Spring Festival (day off swapped with working Saturday 2026-02-14)", "春节（调休，2026-02-14 周六上班）"),
+        ("Spring Festival holiday (weekend)", "春节假期（周末）"),
+    ]
 
 
 @pytest.mark.parametrize("day", [date(2026, 2, 14), date(2026, 2, 28)])
 def test_spring_festival_2026_make_up_saturdays_are_open(day: date) -> None:
     assert CN.is_open(day)
-    assert CN.note(day) == "make-up working day (Spring Festival)"
-    assert CN.note_zh(day) == "调休上班日（春节）"
+    assert CN.note(day) == Reason("make-up-day", {"festivals": (holiday("spring-festival"),)})
+    assert words(CN.note(day)) == ("make-up working day (Spring Festival)", "调休上班日（春节）")
 
 
 def test_make_up_day_opens_even_when_its_weekday_is_not_a_clinic_day() -> None:
     tuesday_thursday = ClinicCalendar(clinic_days=(2, 4), country="CN")
     assert tuesday_thursday.is_open(date(2026, 9, 20))  # Sunday worked for National Day
-    assert tuesday_thursday.note(date(2026, 9, 20)) == "make-up working day (National Day)"
+    assert words(tuesday_thursday.note(date(2026, 9, 20))) == ("make-up working day (National Day)", "调休上班日（国庆节）")
     assert not tuesday_thursday.is_open(date(2026, 9, 21))  # Monday
-    assert tuesday_thursday.closure(date(2026, 9, 23)) == Closure(
-        date(2026, 9, 23), "clinic closed on Wednesdays", "本科室周三不开诊"
-    )
+    wednesday = tuesday_thursday.closure(date(2026, 9, 23))
+    assert wednesday == Closure(date(2026, 9, 23), Reason("weekday-closed", {"weekday": 3}))
+    assert words(wednesday.reason) == ("clinic closed on Wednesdays", "本科室周三不开诊")
 
 
 @pytest.mark.parametrize("day", days("2026-10-01", "2026-10-07"))
 def test_national_day_2026_is_closed(day: date) -> None:
     assert not CN.is_open(day)
-    assert CN.closure(day) is not None and "National Day" in CN.closure(day).reason
+    closure = CN.closure(day)
+    assert closure is not None and "National Day" in describe(closure.reason, "en")
+    assert "国庆节" in describe(closure.reason, "zh-CN")
 
 
 def test_national_day_2026_make_up_days_and_neighbours() -> None:
@@ -118,8 +136,9 @@ def test_national_day_2026_make_up_days_and_neighbours() -> None:
 
 
 def test_ordinary_weekend_is_closed() -> None:
-    assert CN.closure(date(2026, 3, 7)) == Closure(date(2026, 3, 7), "weekend", "周末")
-    assert CN.closure(date(2026, 3, 8)) == Closure(date(2026, 3, 8), "weekend", "周末")
+    assert CN.closure(date(2026, 3, 7)) == Closure(date(2026, 3, 7), Reason("weekend"))
+    assert CN.closure(date(2026, 3, 8)) == Closure(date(2026, 3, 8), Reason("weekend"))
+    assert words(Reason("weekend")) == ("weekend", "周末")
     assert CN.note(date(2026, 3, 7)) is None
 
 
@@ -129,12 +148,14 @@ def test_extra_closure_and_extra_opening() -> None:
         extra_closures={date(2026, 3, 11): "ward move", date(2026, 2, 14): "staff training"},
         extra_openings={date(2026, 3, 14): "Saturday trial clinic", date(2026, 2, 17): "on call"},
     )
-    assert calendar.closure(date(2026, 3, 11)) == Closure(date(2026, 3, 11), "ward move", "ward move")
-    assert calendar.closure(date(2026, 2, 14)).reason == "staff training"  # beats a make-up day
+    ward_move = calendar.closure(date(2026, 3, 11))
+    assert ward_move == Closure(date(2026, 3, 11), Reason.typed("ward move"))
+    assert words(ward_move.reason) == ("ward move", "ward move")  # as the site wrote it, in every language
+    assert calendar.closure(date(2026, 2, 14)) == Closure(date(2026, 2, 14), Reason.typed("staff training"))
     assert calendar.is_open(date(2026, 3, 14))  # ordinary Saturday
-    assert calendar.note(date(2026, 3, 14)) == "Saturday trial clinic"
+    assert calendar.note(date(2026, 3, 14)) == Reason.typed("Saturday trial clinic")
     assert calendar.is_open(date(2026, 2, 17))  # Spring Festival day 1
-    assert calendar.note(date(2026, 2, 17)) == "on call"
+    assert calendar.note(date(2026, 2, 17)) == Reason.typed("on call")
 
 
 def test_no_country_means_weekdays_only() -> None:
@@ -154,8 +175,11 @@ def test_spring_festival_2027_is_an_estimate() -> None:
     assert [CN.is_open(d) for d in days("2027-02-04", "2027-02-11")] == [
         True, False, False, False, False, False, False, True,
     ]
-    assert CN.closure(date(2027, 2, 8)) == Closure(date(2027, 2, 8), "Spring Festival", "春节")
-    assert CN.closure(date(2027, 2, 9)).reason == "Spring Festival (observed)"
+    assert CN.closure(date(2027, 2, 8)) == Closure(
+        date(2027, 2, 8), Reason("holidays", {"names": (holiday("spring-festival"),)}))
+    observed = CN.closure(date(2027, 2, 9))
+    assert observed == Closure(date(2027, 2, 9), Reason("holidays", {"names": (holiday("spring-festival", True),)}))
+    assert words(observed.reason) == ("Spring Festival (observed)", "春节（补假）")
     assert CN.note(date(2027, 2, 13)) is None  # no make-up days are estimated
     assert not CN.is_open(date(2027, 2, 13))
 
@@ -187,8 +211,10 @@ def test_policy_moves_a_closed_day_1(planned: date, policy: ShiftPolicy, max_shi
     shift = shift_day(planned, CN, policy, max_shift)
     assert (shift.actual, shift.blocked) == (actual, False)
     assert shift.closure == CN.closure(planned)
-    assert shift.reason is not None and shift.reason.startswith(f"moved from {planned} to {actual}")
-    assert shift.reason_zh is not None and actual.isoformat() in shift.reason_zh
+    assert shift.reason == Reason("shift-moved", {"planned": planned, "actual": actual, "days": (actual - planned).days,
+                                                  "closure": shift.closure.reason})
+    en, zh = words(shift.reason)
+    assert en.startswith(f"moved from {planned} to {actual}") and actual.isoformat() in zh
 
 
 @pytest.mark.parametrize(
@@ -210,17 +236,27 @@ def test_policy_blocks_when_no_open_day_is_near_enough(planned: date, policy: Sh
     shift = shift_day(planned, CN, policy, max_shift)
     assert (shift.actual, shift.blocked) == (planned, True)
     assert shift.closure == CN.closure(planned)
-    assert shift.reason is not None and shift.closure.reason in shift.reason
+    assert shift.reason is not None and shift.reason.params["closure"] == shift.closure.reason
+    assert describe(shift.closure.reason, "en") in describe(shift.reason, "en")
 
 
 def test_shift_reason_texts() -> None:
     shift = shift_day(SPRING_2026, CN, NEXT, 7)
-    assert shift.reason == "moved from 2026-02-17 to 2026-02-24 (+7 days): Spring Festival"
-    assert shift.reason_zh == "由 2026-02-17 顺延至 2026-02-24（+7 天）：春节"
+    assert words(shift.reason) == (
+        "moved from 2026-02-17 to 2026-02-24 (+7 days): Spring Festival", "由 2026-02-17 顺延至 2026-02-24（+7 天）：春节")
     assert shift.days == 7
+    pulled = shift_day(SPRING_2026, CN, PREVIOUS, 3)
+    assert words(pulled.reason) == (
+        "moved from 2026-02-17 to 2026-02-14 (-3 days): Spring Festival", "由 2026-02-17 提前至 2026-02-14（-3 天）：春节")
     blocked = shift_day(SPRING_2026, CN, NEXT, 6)
-    assert blocked.reason == (
-        "2026-02-17 is closed (Spring Festival) and no open day lies within 6 days after it (shift policy 'next')"
+    assert words(blocked.reason) == (
+        "2026-02-17 is closed (Spring Festival) and no open day lies within 6 days after it (shift policy 'next')",
+        "2026-02-17 不开诊（春节），之后 6 天内没有开诊日",
+    )
+    kept = shift_day(SPRING_2026, CN, NONE, 7)
+    assert words(kept.reason) == (
+        "2026-02-17 is closed (Spring Festival); shift policy 'none' keeps the planned day",
+        "2026-02-17 不开诊（春节）；本中心规则为不调整",
     )
 
 
@@ -243,22 +279,36 @@ def test_interval_inside_window_is_not_flagged() -> None:
     assert interval_flag(date(2026, 1, 6), date(2026, 2, 3), 21, (0, 7), cycle=4) is None  # 28
 
 
+def flagged(*args, **kwargs) -> tuple[str, str]:
+    note = interval_flag(*args, **kwargs)
+    assert note is not None and note.code == "interval"
+    return describe(note, "en"), describe(note, "zh-CN")
+
+
 def test_interval_outside_window_is_flagged() -> None:
-    assert interval_flag(date(2026, 1, 6), date(2026, 2, 4), 21, (0, 7), cycle=4) == (
-        "cycle 4 starts 29 days after cycle 3 (allowed 21 −0/+7)"
+    assert interval_flag(date(2026, 1, 6), date(2026, 2, 4), 21, (0, 7), cycle=4) == Note("interval", {
+        "cycle": 4, "previous_cycle": 3, "days": 29, "length": 21, "early": 0, "late": 7})
+    assert flagged(date(2026, 1, 6), date(2026, 2, 4), 21, (0, 7), cycle=4) == (
+        "cycle 4 starts 29 days after cycle 3 (allowed 21 −0/+7)", "第4周期与第3周期间隔 29 天（允许 21 −0/+7 天）"
     )
-    assert interval_flag(date(2026, 1, 6), date(2026, 1, 23), 21, (3, 7), cycle=2, previous_cycle=1) == (
+    assert flagged(date(2026, 1, 6), date(2026, 1, 23), 21, (3, 7), cycle=2, previous_cycle=1)[0] == (
         "cycle 2 starts 17 days after cycle 1 (allowed 21 −3/+7)"
     )
-    assert interval_flag(date(2026, 1, 6), date(2026, 1, 26), 21, (0, 7)) == (
+    assert flagged(date(2026, 1, 6), date(2026, 1, 26), 21, (0, 7))[0] == (
         "this cycle starts 20 days after the previous cycle (allowed 21 −0/+7)"
+    )
+    assert flagged(date(2026, 1, 6), date(2026, 1, 6), 21, (0, 7), cycle=2)[0] == (
+        "cycle 2 starts on the same day as cycle 1 (allowed 21 −0/+7)"
+    )
+    assert flagged(date(2026, 1, 6), date(2026, 1, 5), 21, (0, 7), cycle=2) == (
+        "cycle 2 starts 1 day before cycle 1 (allowed 21 −0/+7)", "第2周期比第1周期早 1 天开始（允许 21 −0/+7 天）"
     )
 
 
 def test_pulling_spring_festival_forward_breaks_a_strict_window() -> None:
     previous = SPRING_2026 - timedelta(days=21)
     pulled = shift_day(SPRING_2026, CN, NEAREST, 7).actual
-    assert interval_flag(previous, pulled, 21, (0, 7), cycle=5) == "cycle 5 starts 18 days after cycle 4 (allowed 21 −0/+7)"
+    assert flagged(previous, pulled, 21, (0, 7), cycle=5)[0] == "cycle 5 starts 18 days after cycle 4 (allowed 21 −0/+7)"
 
 
 # --- estimated years ---------------------------------------------------------------------------------
@@ -367,7 +417,7 @@ def test_shift_invariants(planned: date, calendar: ClinicCalendar, policy: Shift
     if calendar.is_open(planned):
         assert (shift.actual, shift.blocked, shift.reason) == (planned, False, None)
         return
-    assert shift.closure == calendar.closure(planned) and shift.reason and shift.reason_zh
+    assert shift.closure == calendar.closure(planned) and shift.reason is not None
     if policy is NEXT:
         assert shift.actual >= planned
     if policy is PREVIOUS:
@@ -400,4 +450,7 @@ def test_without_country_open_means_clinic_weekday(clinic_days: set[int], day: d
 
 def test_country_without_chinese_names_repeats_english() -> None:
     germany = ClinicCalendar(country="DE", subdivision="BY")
-    assert germany.closure(date(2026, 12, 25)) == Closure(date(2026, 12, 25), "Christmas Day", "Christmas Day")
+    christmas = germany.closure(date(2026, 12, 25))
+    assert christmas == Closure(date(2026, 12, 25), Reason("holidays", {"names": (
+        Reason("holiday-named", {"name": Names("Christmas Day", "")}),)}))
+    assert words(christmas.reason) == ("Christmas Day", "Christmas Day")

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from picture_schedule import load_course, schedule
 from picture_schedule.errors import ScheduleError
 from picture_schedule.loading import course_from_data, validate
-from picture_schedule.core.model import Kind, Slot
+from picture_schedule.core.model import Kind, Reason, Slot
+from picture_schedule.render.messages import describe, reason_text
 
 from tests.conftest import DATA
 
@@ -71,8 +72,10 @@ def test_prescribed_dose_wins_and_is_warned_when_far():
     ox = agent_events(s, "oxaliplatin", 1)[0].dose
     # calculated 130 × 1.70 = 221 mg; prescribed 200 mg is −9.5 % → over the 5 % threshold: warned, kept
     assert ox.amount == 200 and ox.prescribed
-    assert "-9.5 %" in ox.warning
-    assert any(n.code == "dose-deviation" and "oxaliplatin" in n.en.lower() for n in s.notes)
+    (warning,) = ox.warnings
+    assert warning.code == "dose-deviation" and warning.params["agent"] == "oxaliplatin"
+    assert "-9.5 %" in describe(warning, "en") and "-9.5%" in describe(warning, "zh-CN")
+    assert warning in s.notes and "oxaliplatin" in describe(warning, "en").lower()
     il2 = agent_events(s, "interleukin-2", 1)[0].dose
     assert il2.text == "1000000 IU" and not il2.confirm
 
@@ -85,8 +88,10 @@ def test_delay_cycle_3_by_7_days_by_hand():
     assert day1s(s) == [D(2026, 12, 7), D(2026, 12, 28), D(2027, 1, 25), D(2027, 2, 15),
                         D(2027, 3, 8), D(2027, 3, 29)]
     c3 = s.cycles[2]
-    assert (c3.planned_day1, c3.delay_days, c3.delay_reason) == (D(2027, 1, 18), 7, "neutropenia")
-    assert s.cycles[3].move_reason == "follows cycle 3: neutropenia"
+    typed = (Reason.typed("neutropenia"),)
+    assert (c3.planned_day1, c3.delay_days, c3.delay_reason) == (D(2027, 1, 18), 7, typed)
+    assert s.cycles[3].move_reason == (Reason("follows", {"cycle": 3, "reasons": typed}),)
+    assert reason_text(s.cycles[3].move_reason, "en") == "follows cycle 3: neutropenia"
     first = agent_events(s, "capecitabine", 3)[0]
     assert first.date == D(2027, 1, 25) and first.moved and first.revision == 1
     assert first.modified == dt.datetime(2027, 1, 17, 15, 20)
@@ -152,7 +157,7 @@ def test_national_day_each_policy(policy, expected):
     if policy == "none":
         assert any(n.code == "closed-day1" for n in s.notes)
     else:
-        assert "National Day" in s.cycles[0].shift_reason
+        assert "National Day" in reason_text(s.cycles[0].shift_reason, "en")
         assert s.cycles[0].move_reason
 
 
@@ -169,7 +174,7 @@ def test_spring_festival_each_policy_and_make_up_day(policy, expected):
 def test_shift_beyond_max_is_flagged_not_moved():
     s = course_on("2026-02-16", "next", max_days=5)
     assert s.cycles[0].day1 == D(2026, 2, 16)
-    assert any(n.code == "closed-day1" and "5 days" in n.en for n in s.notes)
+    assert any(n.code == "closed-day1" and "5 days" in describe(n, "en") for n in s.notes)
 
 
 def test_later_cycles_count_from_the_shifted_day1():
@@ -187,15 +192,15 @@ def test_interval_outside_window_is_flagged():
             "site": {"shift": {"interval_window": [0, 3]}},
             "changes": [{"cycle": 2, "delay_days": 7, "reason": "infection"}]}
     s = schedule(course_from_data(data, "t.toml"))
-    assert [n.en for n in s.notes if n.code == "interval"] == [
-        "cycle 2 starts 28 days after cycle 1 (allowed 21 −0/+3 days)"] or any(
-        n.code == "interval" and "28 days" in n.en for n in s.notes)
+    assert [describe(n, "en") for n in s.notes if n.code == "interval"] == [
+        "cycle 2 starts 28 days after cycle 1 (allowed 21 −0/+3)"]
 
 
 def test_estimated_holiday_years_are_announced():
     s = schedule(load_course(Path(__file__).parent.parent / "examples" / "course-example.toml"))
     assert 2027 in s.estimated_years
-    assert any(n.code == "estimated-holidays" and "2027" in n.en for n in s.notes)
+    assert any(n.code == "estimated-holidays" and 2027 in n.params["years"] and "2027" in describe(n, "en")
+               for n in s.notes)
 
 
 # -- visits -------------------------------------------------------------------------------------
@@ -220,7 +225,7 @@ def test_visit_on_closed_day_moves_inside_its_window():
     s = schedule(course_from_data(data, "t.toml"))
     (v,) = [e for e in s.events if e.agent == "bloods"]
     # c2 day 1 Mon 28 Dec; target Sun 27 Dec closed (weekend); Sat 26 closed; Fri 25 Dec open
-    assert v.date == D(2026, 12, 25) and v.moved and "weekend" in v.move_reason
+    assert v.date == D(2026, 12, 25) and v.moved and "weekend" in reason_text(v.move_reason, "en")
 
 
 def test_visit_window_without_open_day_is_flagged():
@@ -268,8 +273,27 @@ def test_every_cycle_keeps_28_doses_on_a_holiday_calendar(start, policy, delays)
     for c in s.cycles:
         assert len(agent_events(s, "capecitabine", c.number)) == 28
         assert c.day1 >= s.cycles[0].day1
-    for a, b in zip(s.cycles, s.cycles[1:]):
-        assert b.day1 > a.last_day - dt.timedelta(days=11)  # the policy shift never overlaps tablets
+    for a, b in zip(s.cycles, s.cycles[1:]):  # a policy shift never overlaps the previous cycle's tablets
+        assert b.day1 > max(e.date for e in agent_events(s, "capecitabine", a.number))
+
+
+def test_a_pulled_forward_cycle_never_overlaps_the_previous_tablets():
+    """Spring Festival 2026 closes 02-15..02-23; 02-14 is a make-up Saturday, open. Cycle 2 (day 1
+    2026-02-02) takes tablets until 02-15, so cycle 3 (due 02-23) may not be pulled back to 02-14:
+    under "previous" no day within 10 days fits, and day 1 stays on 02-23, flagged as closed."""
+    data = {"patient": "P", "start": D(2026, 1, 12), "site": {**CN, "shift": {"policy": "previous", "max_days": 10}}}
+    s = schedule(course_from_data(data, "t.toml"))
+    assert [c.day1 for c in s.cycles[:3]] == [D(2026, 1, 12), D(2026, 2, 2), D(2026, 2, 23)]
+    assert max(e.date for e in agent_events(s, "capecitabine", 2)) == D(2026, 2, 15)
+    assert any(n.code == "closed-day1" and n.params["cycle"] == 3 for n in s.notes)
+
+
+def test_a_negative_delay_into_the_previous_tablets_is_refused():
+    data = {"patient": "P", "start": D(2026, 3, 2), "changes": [{"cycle": 2, "delay_days": -8, "reason": "r"}]}
+    with pytest.raises(ScheduleError, match=r"t.toml: changes \(cycle 2\): cycle 2 would start on 2026-03-15"):
+        schedule(course_from_data(data, "t.toml"))
+    data["changes"][0]["delay_days"] = -7  # into the rest week: allowed
+    assert schedule(course_from_data(data, "t.toml")).cycles[1].day1 == D(2026, 3, 16)
 
 
 # -- broken course files: every invalid field gives its own message ---------------------------
@@ -325,15 +349,15 @@ def test_visits_of_a_stopped_cycle_are_cancelled_on_their_would_be_date():
 
 def test_move_reasons_in_chinese():
     s = schedule(course("delay-c3.toml"))
-    assert s.cycles[2].move_reason_zh == "neutropenia"  # the nurse's own words stay as written
-    assert s.cycles[3].move_reason_zh == "随第3周期调整：neutropenia"
-    shifted = course_on("2026-10-05", "next")
-    assert "顺延至 2026-10-08" in shifted.cycles[0].move_reason_zh and "国庆节" in shifted.cycles[0].move_reason_zh
+    assert reason_text(s.cycles[2].move_reason, "zh-CN") == "neutropenia"  # the nurse's own words stay as written
+    assert reason_text(s.cycles[3].move_reason, "zh-CN") == "随第3周期调整：neutropenia"
+    shifted = reason_text(course_on("2026-10-05", "next").cycles[0].move_reason, "zh-CN")
+    assert "顺延至 2026-10-08" in shifted and "国庆节" in shifted
     data = {"patient": "P", "start": D(2026, 12, 7), "cycles": 2,
             "site": {"visits": [{"id": "bloods", "name": "Bloods", "anchor": "cycle", "cycles": [2],
                                  "offset": -1, "window": [-2, 0]}]}}
     (v,) = [e for e in schedule(course_from_data(data, "t.toml")).events if e.agent == "bloods"]
-    assert v.move_reason_zh == "由 2026-12-27 调整：周末"
+    assert reason_text(v.move_reason, "zh-CN") == "由 2026-12-27 调整：周末"
 
 
 def test_prescription_that_tablets_cannot_make_is_warned_even_without_body_measures():
@@ -343,5 +367,6 @@ def test_prescription_that_tablets_cannot_make_is_warned_even_without_body_measu
     dose = agent_events(s, "capecitabine", 1)[0].dose
     assert dose.amount == 1700 and dose.prescribed  # kept as prescribed, never changed
     (note,) = [n for n in s.notes if n.code == "dose-tablets"]
-    assert note.en == "Capecitabine: prescribed 1700 mg cannot be made from 500, 150 mg tablets"
-    assert "无法用 500, 150 mg 片剂组成" in note.zh
+    assert note.params["strengths"] == (500, 150) and note.params["amount"] == 1700
+    assert describe(note, "en") == "Capecitabine: prescribed 1700 mg cannot be made from 500, 150 mg tablets"
+    assert "无法用 500, 150 mg 片剂组成" in describe(note, "zh-CN")

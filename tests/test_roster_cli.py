@@ -247,7 +247,7 @@ def test_rotate_and_remove(roster, folder, db):
     assert new != old and (folder / "new.svg").exists()
     with Roster(db) as store:
         assert store.feed(old) is None and store.feed(new) is not None
-    assert roster("remove", "PIC-001", "--by", "nurse Li").exit_code == 0
+    assert roster("remove", "PIC-001", "--by", "nurse Li", "--yes").exit_code == 0
     with Roster(db) as store:
         assert store.feed(new) is None
     assert "empty" in roster("list").output
@@ -265,7 +265,7 @@ def test_publish(cli, roster, folder, db):
         assert files[0].read_bytes() == store.feed(token).body
     roster("rotate", "PIC-001")
     assert "1 written, 0 unchanged, 1 deleted" in cli("publish", "--db", db, "--out", str(out)).output
-    roster("remove", "PIC-001")
+    assert roster("remove", "PIC-001", "--yes").exit_code == 0
     assert "0 written, 0 unchanged, 1 deleted" in cli("publish", "--db", db, "--out", str(out)).output
     assert list(out.iterdir()) == []
     one_line_error(cli("publish", "--db", db, "--out", str(folder / "course-example.toml")), "--out", "is a file")
@@ -323,14 +323,14 @@ def test_patient_course_options_load_the_roster_course(roster, folder, db):
 def test_a_diary_that_cannot_be_made_leaves_the_roster_as_it_was(roster, folder, db, monkeypatch):
     """The QR code and diary are made before the roster commits: a failure adds no patient and
     kills no link."""
-    from picture_schedule.cli import roster as roster_commands
     from picture_schedule.errors import OutputError
+    from picture_schedule.roster import handout
 
     def broken(*args, **kwargs):
         raise OutputError("no font for Chinese", source="diary")
 
     old = added(roster, folder)
-    monkeypatch.setattr(roster_commands, "diary_bytes", broken)
+    monkeypatch.setattr(handout, "diary_bytes", broken)
     one_line_error(roster("rotate", "PIC-001", "--qr", str(folder / "qr.svg"), "--diary", str(folder / "d.pdf")),
                    "no font for Chinese")
     assert not (folder / "qr.svg").exists()

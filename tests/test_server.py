@@ -36,10 +36,10 @@ def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 class Server:
     """`picture-schedule serve` on a free loopback port, its log in a file."""
 
-    def __init__(self, db: Path, log: Path) -> None:
+    def __init__(self, db: Path, log: Path, *extra: str) -> None:
         self.log = log
         self.handle = log.open("wb")
-        self.proc = subprocess.Popen([CLI, "serve", "--db", str(db), "--port", "0"], stdout=self.handle,
+        self.proc = subprocess.Popen([CLI, "serve", "--db", str(db), "--port", "0", *extra], stdout=self.handle,
                                      stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -191,7 +191,7 @@ def test_unknown_rotated_and_removed_tokens_look_like_any_missing_path(roster, s
     old3 = roster["tokens"]["PIC-003"]
     old4 = roster["tokens"]["PIC-004"]
     run_cli("roster", "rotate", "PIC-003", "--db", str(roster["db"]))
-    run_cli("roster", "remove", "PIC-004", "--db", str(roster["db"]))
+    run_cli("roster", "remove", "PIC-004", "--db", str(roster["db"]), "--yes")
     for path in (feed_path("A" * 32), feed_path(old3), feed_path(old4), feed_path(old3[:-1]), "/feed/", "/",
                  "/feed", "/index.html", "/feed/x.ics"):
         response = server.request("GET", path)
@@ -382,3 +382,196 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
         taken.close()
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [f"Error: serve: cannot listen on 127.0.0.1:{port} (Address already in use)"]
+
+
+# -- issue 12: connections, signals, damaged rows, memory ------------------------------------------
+
+
+def get_within(port: int, path: str, seconds: float) -> tuple[int, bytes, float]:
+    """GET ``path`` with a socket timeout of ``seconds``: (status, body, elapsed); raises on timeout."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=seconds)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read(), time.monotonic() - started
+    finally:
+        conn.close()
+
+
+def idle_sockets(port: int, count: int) -> list:
+    """``count`` loopback connections: half send nothing, half a request line they never finish."""
+    import socket
+
+    opened = []
+    for number in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if number % 2:
+            sock.sendall(b"GET /feed/")  # a slow client: the request never completes
+        opened.append(sock)
+    return opened
+
+
+@pytest.fixture
+def two_patients(tmp_path) -> dict:
+    """A roster of its own (PIC-001, PIC-002), for tests that stop, damage or replace it."""
+    shutil.copy(EXAMPLES / "site-nanjing.toml", tmp_path)
+    text = (EXAMPLES / "course-example.toml").read_text(encoding="utf-8")
+    db = tmp_path / "roster.sqlite3"
+    tokens = {}
+    with Roster(db) as store:
+        for patient in ("PIC-001", "PIC-002"):
+            course = tmp_path / f"{patient}.toml"
+            course.write_text(text.replace('"PIC-001"', f'"{patient}"'), encoding="utf-8")
+            tokens[patient] = store.add(course, by="nurse Li").token
+    return {"db": db, "tokens": tokens, "folder": tmp_path}
+
+
+def test_200_idle_connections_do_not_stop_a_feed(roster, server):
+    """Row 8: waitress' default (100 connections) let idle sockets lock every client out for minutes."""
+    token = roster["tokens"]["PIC-002"]  # never rotated or removed by the tests above
+    opened = idle_sockets(server.port, 200)
+    try:
+        time.sleep(0.3)  # let the server accept them all
+        status, body, elapsed = get_within(server.port, feed_path(token), 1.0)
+        assert status == 200 and body.startswith(b"BEGIN:VCALENDAR")
+        assert elapsed < 1.0
+    finally:
+        for sock in opened:
+            sock.close()
+
+
+def test_the_slow_client_test_fails_with_waitress_old_limit(two_patients):
+    """The check above can fail: with --connection-limit 100 the same 200 sockets stall the GET."""
+    server = Server(two_patients["db"], two_patients["folder"] / "serve.log", "--connection-limit", "100")
+    opened = idle_sockets(server.port, 200)
+    try:
+        time.sleep(0.3)
+        with pytest.raises(TimeoutError):
+            get_within(server.port, feed_path(two_patients["tokens"]["PIC-001"]), 1.0)
+    finally:
+        for sock in opened:
+            sock.close()
+        server.stop()
+
+
+def test_idle_connections_are_closed_after_the_channel_timeout(two_patients):
+    server = Server(two_patients["db"], two_patients["folder"] / "serve.log", "--channel-timeout", "2")
+    try:
+        opened = idle_sockets(server.port, 2)
+        started = time.monotonic()
+        for sock in opened:
+            sock.settimeout(15)
+            assert sock.recv(100) == b""  # closed by the server
+            sock.close()
+        assert 1.5 <= time.monotonic() - started < 10
+    finally:
+        server.stop()
+
+
+def test_sigterm_stops_the_server_cleanly(two_patients):
+    server = Server(two_patients["db"], two_patients["folder"] / "serve.log")
+    assert get_within(server.port, "/healthz", 5)[0] == 200
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=15) == 0
+    server.handle.close()
+    log = server.log.read_text(errors="replace")
+    assert "picture-schedule: stopped (SIGTERM)" in log
+    assert "Traceback" not in log
+
+
+def test_healthz_fails_when_the_roster_file_is_replaced_or_deleted(two_patients):
+    """Row 2's aftermath: the roster overwritten under a running server must not look healthy."""
+    db = two_patients["db"]
+    server = Server(db, two_patients["folder"] / "serve.log")
+    try:
+        assert get_within(server.port, "/healthz", 5)[:2] == (200, b"ok\n")
+        assert get_within(server.port, feed_path(two_patients["tokens"]["PIC-001"]), 5)[0] == 200
+        impostor = db.with_name("impostor.txt")
+        impostor.write_text("Cycle 1 …\n")
+        os.replace(impostor, db)
+        assert get_within(server.port, "/healthz", 5)[:2] == (503, b"roster unavailable\n")
+        db.unlink()
+        assert get_within(server.port, "/healthz", 5)[0] == 503
+    finally:
+        server.stop()
+
+
+def test_a_damaged_row_fails_its_own_feed_only_and_names_the_patient(two_patients):
+    import sqlite3
+
+    with sqlite3.connect(two_patients["db"]) as conn:
+        conn.execute("UPDATE feeds SET last_modified = 'garbage' WHERE patient_id = "
+                     "(SELECT id FROM patients WHERE patient = 'PIC-002')")
+    server = Server(two_patients["db"], two_patients["folder"] / "serve.log")
+    try:
+        status, body, _ = get_within(server.port, feed_path(two_patients["tokens"]["PIC-002"]), 5)
+        assert (status, body) == (500, b"Internal error\n")
+        assert get_within(server.port, feed_path(two_patients["tokens"]["PIC-001"]), 5)[0] == 200
+        assert get_within(server.port, "/healthz", 5)[0] == 200
+    finally:
+        server.stop()
+    log = server.log.read_text(errors="replace")
+    errors = [line for line in log.splitlines() if "damaged" in line]
+    assert len(errors) == 1 and "'PIC-002'" in errors[0], log
+    assert "Traceback" not in log
+    for token in two_patients["tokens"].values():
+        assert token not in log
+
+
+def test_a_damaged_row_at_start_up_is_logged_and_the_others_are_served(two_patients):
+    """A stale feed (another version rendered it) whose stored course no longer loads: one error
+    line naming the patient; the server starts, and that feed keeps its last rendering."""
+    import sqlite3
+
+    with sqlite3.connect(two_patients["db"]) as conn:
+        conn.execute("UPDATE feeds SET renderer = 'an older version'")
+        conn.execute("UPDATE patients SET course_text = 'start = [unfinished' WHERE patient = 'PIC-002'")
+    server = Server(two_patients["db"], two_patients["folder"] / "serve.log")
+    try:
+        for token in two_patients["tokens"].values():
+            assert get_within(server.port, feed_path(token), 5)[0] == 200
+    finally:
+        server.stop()
+    log = server.log.read_text(errors="replace")
+    errors = [line for line in log.splitlines() if "damaged" in line]
+    assert len(errors) == 1 and "'PIC-002'" in errors[0], log
+    assert "serving 2 feed(s)" in log and "Traceback" not in log
+
+
+def peak_memory_kb(pid: int) -> int:
+    return int(re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())[1])
+
+
+def test_start_up_memory_does_not_grow_with_the_roster(two_patients):
+    """Row 9: counting feeds used to load every body (622 MB for 5,000 feeds). Here 600 copies of a
+    real feed (~70 MB of bodies) must cost the server less than 15 MB more than 2 feeds do."""
+    import secrets
+    import sqlite3
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc/<pid>/status to read a process's peak memory from")
+    small = two_patients["db"]
+    big = small.with_name("big.sqlite3")
+    shutil.copy(small, big)
+    with sqlite3.connect(big) as conn:
+        row = conn.execute("SELECT p.course_text, p.file_name, p.added_at, f.body, f.etag, f.last_modified, "
+                           "f.max_age, f.renderer FROM patients p JOIN feeds f ON f.patient_id = p.id").fetchone()
+        for number in range(600):
+            patient_id = conn.execute(
+                "INSERT INTO patients (patient, course_text, file_name, added_at, changed_at) VALUES (?, ?, ?, ?, ?)",
+                (f"COPY-{number:04d}", row[0], row[1], row[2], row[2])).lastrowid
+            conn.execute("INSERT INTO feeds VALUES (?, ?, ?, ?, ?, ?)", (patient_id, *row[3:]))
+            conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)",
+                         (patient_id, secrets.token_bytes(32), secrets.token_urlsafe(24), row[2]))
+        bodies = conn.execute("SELECT sum(length(body)) FROM feeds").fetchone()[0]
+    assert bodies > 50_000_000
+    peaks = {}
+    for db in (small, big):
+        server = Server(db, db.with_suffix(".log"))
+        try:
+            peaks[db.name] = peak_memory_kb(server.proc.pid)
+        finally:
+            server.stop()
+    assert "serving 602 feed(s)" in big.with_suffix(".log").read_text()
+    assert peaks["big.sqlite3"] - peaks["roster.sqlite3"] < 15_000, peaks

@@ -283,20 +283,57 @@ def test_rotate_kills_the_old_token_at_once(store, course_file):
     assert [e.action for e in store.journal("PIC-001")] == ["add", "rotate"]
 
 
-def test_remove_deletes_everything_but_a_journal_line(store, course_file):
-    token = store.add(course_file).token
+def test_remove_kills_the_feed_and_keeps_the_history(store, course_file):
+    token = store.add(course_file, by="nurse Li").token
     store.change("PIC-001", delay())
+    text = store.course_text("PIC-001")
     store.remove("PIC-001", by="nurse Li")
-    assert store.feed(token) is None
+    assert store.feed(token) is None  # the same answer as for a token that never existed
     assert store.patients() == []
+    assert [p.patient for p in store.patients(removed=True)] == ["PIC-001"]
+    assert store.info("PIC-001").removed_by == "nurse Li"
+    assert store.course_text("PIC-001") == text  # the course and its changes stay
+    assert [(e.action, e.by, e.reason) for e in store.journal("PIC-001")] == [
+        ("add", "nurse Li", ""), ("change", "nurse Li", "neutrophils low"), ("remove", "nurse Li", "")]
+    conn = store._conn()
+    for table in ("tokens", "feeds"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    assert store.feed_count() == 0 and store.published() == []
+    assert store.refresh(force=True) == 0  # a removed patient has no feed to re-render
+
+
+def test_a_removed_patient_cannot_be_changed_rotated_removed_again_or_re_enrolled(store, course_file):
+    store.add(course_file)
+    store.remove("PIC-001")
+    for attempt, words in (
+        (lambda: store.change("PIC-001", delay()), "no change can be recorded"),
+        (lambda: store.rotate("PIC-001"), "no new link"),
+        (lambda: store.remove("PIC-001"), "already removed"),
+        (lambda: store.add(course_file), "enrolled again only after 'roster purge PIC-001'"),
+    ):
+        with pytest.raises(InputError, match=words) as caught:
+            attempt()
+        assert "PIC-001" in str(caught.value)
+    assert [e.action for e in store.journal("PIC-001")] == ["add", "remove"]
+
+
+def test_purge_deletes_a_removed_patient_for_good_and_frees_the_study_number(store, course_file):
+    store.add(course_file)
+    store.change("PIC-001", delay())
+    with pytest.raises(InputError, match="remove them first"):
+        store.purge("PIC-001")
+    store.remove("PIC-001", by="nurse Li")
+    store.purge("PIC-001", by="Dr Wang")
     with pytest.raises(InputError, match="no patient 'PIC-001'"):
         store.course_text("PIC-001")
     conn = store._conn()
     for table in ("patients", "course_files", "tokens", "feeds"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
-    assert conn.execute("SELECT patient, action, by, reason FROM journal").fetchall() == [
-        ("PIC-001", "remove", "nurse Li", "")]
-    store.add(course_file)  # the study number can be enrolled again
+    assert [tuple(row) for row in conn.execute("SELECT patient_id, patient, action, by, reason, detail "
+                                               "FROM journal")] == [(None, "PIC-001", "purge", "Dr Wang", "", "")]
+    token = store.add(course_file).token  # the study number can be enrolled again
+    assert store.feed(token) is not None
+    assert [e.action for e in store.journal("PIC-001")] == ["add"]  # a new history
 
 
 def test_a_patient_is_enrolled_once(store, course_file):
@@ -412,6 +449,7 @@ def test_kill_9_during_a_burst_of_writes_loses_nothing_acknowledged(tmp_path, co
     with Roster(db) as store:
         token = store.add(course_file).token
     acked: list[int] = []
+    in_flight: set[int] = set()  # committed by a writer killed before it could say so
     next_index = 0
     for kill_after, extra_ms in ((2, 0), (3, 37), (2, 91), (1, 150)):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(next_index)], stdout=subprocess.PIPE,
@@ -433,9 +471,10 @@ def test_kill_9_during_a_burst_of_writes_loses_nothing_acknowledged(tmp_path, co
         with Roster(db) as store:
             assert store.integrity() == "ok"
             recorded = [int(e.reason.split()[1]) for e in store.journal("PIC-001") if e.action == "change"]
-            # every acknowledged change is there; at most the one in flight beyond them
+            # every acknowledged change is there; beyond them, at most the one in flight at each kill
             assert set(acked) <= set(recorded)
-            assert set(recorded) - set(acked) <= {max(acked) + 1}
+            assert set(recorded) - set(acked) <= in_flight | {max(acked) + 1}
+            in_flight |= set(recorded) - set(acked)
             # the course text, the change count and the feed cache were written together
             text_changes = tomllib.loads(store.course_text("PIC-001"))["changes"][2:]
             assert [int(c["reason"].split()[1]) for c in text_changes] == recorded
@@ -443,4 +482,8 @@ def test_kill_9_during_a_burst_of_writes_loses_nothing_acknowledged(tmp_path, co
             feed = store.feed(token)
             assert feed.body == render_feed(api.schedule(store.course("PIC-001")))
             next_index = max(recorded) + 1
+        # SQLite's own files only: a killed roster writer leaves no temporary file behind
+        files = {p.name for p in tmp_path.iterdir() if p.is_file()}
+        assert "roster.sqlite3" in files
+        assert files <= {"roster.sqlite3", "roster.sqlite3-wal", "roster.sqlite3-shm"}, files
     assert len(acked) >= 8

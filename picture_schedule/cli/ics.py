@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from picture_schedule.cli.options import course_options, output_option
+from picture_schedule.cli.options import LANGUAGES, course_options, output_option
 
 KIND_NAMES = "oral,infusion,injection,visit"
 
@@ -14,7 +14,7 @@ KIND_NAMES = "oral,infusion,injection,visit"
 @click.command("ics")
 @course_options
 @output_option
-@click.option("--lang", "language", type=click.Choice(["en", "zh-CN"]),
+@click.option("--lang", "language", type=click.Choice(LANGUAGES),
               help="Language of titles and descriptions. [default: the course's]")
 @click.option("--detail", type=click.Choice(["discreet", "full"]), default="discreet", show_default=True,
               help="discreet: neutral titles, no medicine names; full: medicines and doses.")

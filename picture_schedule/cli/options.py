@@ -1,4 +1,8 @@
-"""Shared click options and parameter types for every command (imported by `cli` and `commands`)."""
+"""Shared click options and parameter types for every command.
+
+Imported by every command module when `picture-schedule --help` runs: nothing here may import the
+library at module level (tests/test_startup.py), only inside the functions that run a command.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from picture_schedule.errors import InputError, ScheduleError
-from picture_schedule.loading import parse_date
 
 if TYPE_CHECKING:
     from picture_schedule.roster.store import Roster
+
+#: The languages a course, a calendar and a diary can be in: core.model.LANGUAGES, written out so
+#: that the options can offer them without importing the model (a test keeps the two equal).
+LANGUAGES = ("en", "zh-CN")
 
 
 class DateParam(click.ParamType):
@@ -23,6 +30,8 @@ class DateParam(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
         if isinstance(value, dt.date):
             return value
+        from picture_schedule.loading.reader import parse_date
+
         try:
             return parse_date(str(value))
         except ScheduleError as exc:
@@ -68,7 +77,7 @@ def course_options(func: Callable | None = None, *, patient: bool = False) -> Ca
     @functools.wraps(func)
     def wrapper(*args: Any, start: Any, course_file: Any, regimen: Any, cycles: Any,
                 patient: str | None = None, db: str | None = None, **kwargs: Any) -> Any:
-        from picture_schedule.api import course_from
+        from picture_schedule.loading.course import course_from
 
         if patient is None:
             course = course_from(start=start, course=course_file, regimen=regimen, cycles=cycles)
@@ -92,3 +101,26 @@ def course_options(func: Callable | None = None, *, patient: bool = False) -> Ca
 def output_option(func: Callable) -> Callable:
     return click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
                         help="Where to write; '-' is standard output.")(func)
+
+
+def fhir_options(func: Callable) -> Callable:
+    """``--transaction``, ``--include-name`` and ``--today``: the options of a FHIR bundle (`fhir`, `roster fhir`)."""
+    for option in reversed([
+        click.option("--transaction", is_flag=True,
+                     help="A transaction bundle to send to a FHIR server: sending it again updates the same "
+                          "resources and never overwrites the server's patient. [default: a collection]"),
+        click.option("--include-name", is_flag=True,
+                     help="Put the course's display_name on the Patient. [default: the study number only]"),
+        click.option("--today", type=DATE,
+                     help="The date requests and the care plan are judged against (completed or active). "
+                          "[default: today in the course's time zone]"),
+    ]):
+        func = option(func)
+    return func
+
+
+def today_in(zone: str) -> dt.date:
+    """Today's date in the time zone ``zone`` (the command line reads the clock; the library never does)."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(zone)).date()

@@ -1,7 +1,9 @@
 """`picture-schedule roster …`: enrol patients, record changes, hand out and replace feed links.
 
-Each command parses its options, makes one call to :class:`picture_schedule.roster.store.Roster` and prints
-the result; the store raises ScheduleErrors that the CLI's edge turns into one line and exit status 2.
+Each command parses its options, makes one call to the roster library (the store's
+:class:`~picture_schedule.roster.store.Roster`, :mod:`~picture_schedule.roster.handout`,
+:mod:`~picture_schedule.roster.desk`) and prints the result; the library raises ScheduleErrors that
+the CLI's edge turns into one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -9,16 +11,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from picture_schedule.cli.options import db_option, open_roster
-from picture_schedule.errors import InputError
 
 if TYPE_CHECKING:
-    from picture_schedule.roster.store import Roster
+    from picture_schedule.roster.handout import Handout, LinkRequest
+    from picture_schedule.roster.store import PatientInfo, Roster
 
 
 def _with_store(create: bool = False) -> Callable:
@@ -56,79 +57,48 @@ def link_options(func: Callable) -> Callable:
     return func
 
 
-def _check_link_options(course_site_url: str, base_url: str | None, qr_file: str | None,
-                        diary_file: str | None) -> str:
-    """The base URL to use; checked before anything is written (a token is shown only once)."""
-    base = (base_url or course_site_url or "").strip()
-    if base and not re.match(r"^https?://[^\s/]+", base):
-        raise InputError(f"{base!r} is not an http(s) address", source="--base-url")
-    if not base and (qr_file or diary_file):
-        raise InputError("a QR code needs the full link: give --base-url or set [feed] base_url in the site file",
-                         source="--qr" if qr_file else "--diary")
-    if qr_file and Path(qr_file).suffix.lower() not in (".svg", ".png"):
-        raise InputError(f"{qr_file!r}: write the QR code as .svg or .png", source="--qr")
-    if diary_file and Path(diary_file).suffix.lower() not in (".pdf", ".html"):
-        raise InputError(f"{diary_file!r}: write the diary as .pdf or .html", source="--diary")
-    for name, target in (("--qr", qr_file), ("--diary", diary_file)):
-        if target and not (Path(target).parent if str(Path(target).parent) else Path(".")).is_dir():
-            raise InputError(f"folder {str(Path(target).parent)!r} does not exist", source=name)
-    return base.rstrip("/")
+def _link_request(base_url: str | None, static: bool, qr_file: str | None, qr_link: str,
+                  diary_file: str | None) -> LinkRequest:
+    from picture_schedule.roster.handout import LinkRequest
+
+    return LinkRequest(base_url=base_url, static=static, qr_file=qr_file, qr_link=qr_link, diary_file=diary_file)
 
 
-def _links(token: str, *, base: str, static: bool, qr_link: str) -> tuple[list[str], str]:
-    """The lines to print for a new token, and the link the QR code and diary carry ("" if none)."""
-    from picture_schedule.roster.feed_app import FEED_PREFIX, feed_links
-    from picture_schedule.roster.tokens import static_name
-
-    name = static_name(token) if static else token
-    if not base:
-        return [f"  {FEED_PREFIX}{name}.ics",
-                "  (no base URL: put it in front of this path, or give --base-url / set [feed] base_url)"], ""
-    https, webcal = feed_links(base, name)
-    return [f"  {https}", f"  {webcal}"], webcal if qr_link == "webcal" else https
+def _print_links(handout: Handout) -> None:
+    """Print the links (shown this once). The library calls this just before the roster commits and
+    writes the QR code and diary after: a failure to print leaves the roster as it was."""
+    _say(handout.text)
 
 
-def _carriers(course: Any, link: str, qr_file: str | None, diary_file: str | None) -> list[tuple[str, bytes]]:
-    """The QR code and the diary for ``link``, made in memory before the roster commits anything."""
-    made: list[tuple[str, bytes]] = []
-    if qr_file:
-        import io
+def _say(text: str) -> None:
+    """Print ``text``; a failure (a full disk under standard output) is an OutputError."""
+    from picture_schedule.output import write_output
 
-        import segno
-
-        buffer = io.BytesIO()
-        kind = Path(qr_file).suffix.lower().lstrip(".")
-        segno.make(link, error="m").save(buffer, kind=kind, scale=8 if kind == "png" else 4, border=4)
-        made.append((qr_file, buffer.getvalue()))
-    if diary_file:
-        made.append((diary_file, diary_bytes(course, diary_file, link)))
-    return made
+    write_output(None, text + "\n")
 
 
-def _hand_out(patient: str, lines: list[str], written: list[tuple[str, bytes]], *, qr_link: str, verb: str) -> None:
-    """Write the QR code and diary, then print the links (shown this once)."""
-    from picture_schedule.output import write_atomic
+def _entry(store: Roster, patient: str) -> PatientInfo | None:
+    """The patient's entry, to check before asking; None if their row is damaged (it can still be
+    removed and purged: the store checks again). An unknown patient is an error."""
+    from picture_schedule.errors import RosterError
 
-    for target, data in written:
-        write_atomic(Path(target), data)
-    click.echo(f"{verb} {patient}. Feed links (shown only now; the roster keeps only a hash):")
-    for line in lines:
-        click.echo(line)
-    for target, _ in written:
-        what = "Diary with the QR code" if Path(target).suffix.lower() in (".pdf", ".html") else \
-            f"QR code of the {qr_link} link"
-        click.echo(f"{what}: {target}")
+    try:
+        return store.info(patient)
+    except RosterError:
+        return None
 
 
-def diary_bytes(course: Any, target: str, feed_url: str | None) -> bytes:
-    """The patient's diary (HTML or PDF by suffix), with the QR code of ``feed_url`` on its cover."""
-    from picture_schedule import api
-    from picture_schedule.render import diary
+def _confirmed(question: str, yes: bool) -> bool:
+    """``--yes``, or the user's answer to ``question`` (default no)."""
+    if yes:
+        return True
+    from picture_schedule.errors import InputError
 
-    schedule = api.schedule(course)
-    if Path(target).suffix.lower() == ".pdf":
-        return diary.diary_pdf(schedule, language=course.language, feed_url=feed_url or None)
-    return diary.diary_html(schedule, language=course.language, feed_url=feed_url or None).encode("utf-8")
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        raise InputError("no answer (standard input is closed or interrupted): give --yes to confirm "
+                         "without a question") from None
 
 
 @click.group("roster")
@@ -140,7 +110,9 @@ def command() -> None:
       picture-schedule roster add --course PIC-001.toml --by "nurse Li" --qr PIC-001-qr.svg
       picture-schedule roster change PIC-001 --cycle 3 --delay-days 7 --reason "neutrophils 1.2" --by "nurse Li"
       picture-schedule roster list
+      picture-schedule roster history PIC-001
       picture-schedule roster export PIC-001 -o PIC-001.toml
+      picture-schedule roster backup roster-2027-01-20.sqlite3
     """
 
 
@@ -162,38 +134,26 @@ def add(store: Roster, course_file: str, by: str, base_url: str | None, static: 
       picture-schedule roster add --course examples/course-example.toml --by "nurse Li" \\
           --qr PIC-001-qr.svg --diary PIC-001-diary.pdf
     """
-    from picture_schedule.loading import load_course
-    from picture_schedule.roster.tokens import new_token
+    from picture_schedule.roster.handout import enrol
 
-    course = load_course(course_file)
-    base = _check_link_options(course.settings.feed_base_url, base_url, qr_file, diary_file)
-    token = new_token()
-    lines, link = _links(token, base=base, static=static, qr_link=qr_link)
-    written = _carriers(course, link, qr_file, diary_file)  # before the roster commits: all or nothing
-    enrolment = store.add(course_file, by=by, token=token)
-    _hand_out(enrolment.patient, lines, written, qr_link=qr_link, verb="Added")
+    enrol(store, course_file, by=by, request=_link_request(base_url, static, qr_file, qr_link, diary_file),
+          deliver=_print_links)
 
 
 @command.command("list")
+@click.option("--removed", is_flag=True, help="List the removed patients (kept with their history until purged).")
 @_with_store()
-def list_(store: Roster) -> None:
+def list_(store: Roster, removed: bool) -> None:
     """List the patients on the roster.
 
     \b
-    Example:
+    Examples:
       picture-schedule roster list
+      picture-schedule roster list --removed
     """
-    patients = store.patients()
-    if not patients:
-        click.echo("The roster is empty.")
-        return
-    rows = [("patient", "regimen", "start", "cycles", "changes", "last change (UTC)", "added by")]
-    for p in patients:
-        rows.append((p.patient, p.regimen, p.start, str(p.cycles), str(p.changes),
-                     f"{p.changed_at:%Y-%m-%d %H:%M}", p.added_by or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    from picture_schedule.roster.desk import patients_table
+
+    click.echo(patients_table(store, removed=removed))
 
 
 @command.command("show")
@@ -206,35 +166,26 @@ def show(store: Roster, patient: str) -> None:
     Example:
       picture-schedule roster show PIC-001
     """
-    from picture_schedule import api
+    from picture_schedule.roster.desk import patient_sheet
 
-    info = store.info(patient)
-    course = store.course(patient)
-    schedule = api.schedule(course)
-    click.echo(f"patient     {info.patient}")
-    click.echo(f"regimen     {course.regimen.id} {course.regimen.version}, {course.cycles} cycles from {course.start}")
-    click.echo(f"language    {course.language}; time zone {course.zone}")
-    click.echo(f"site        {course.settings.name or '-'}")
-    click.echo(f"schedule    {len(schedule.events)} events, ends {schedule.end}; fingerprint {schedule.fingerprint()}")
-    click.echo(f"course file {info.file_name} (+ {info.changes} change(s) recorded here)")
-    for kind, ref, _ in store.course_files(patient):
-        click.echo(f"            {kind} file {ref} (copy kept in the roster)")
-    if info.token_created:
-        click.echo(f"feed link   made {info.token_created:%Y-%m-%d %H:%M} UTC; not shown again "
-                   "(only a hash is kept): 'roster rotate' makes a new one")
-    click.echo("history")
-    for entry in store.journal(patient):
-        who = f" by {entry.by}" if entry.by else ""
-        line = f"  {entry.at:%Y-%m-%d %H:%M} UTC  {entry.action}{who}"
-        if entry.reason:
-            line += f": {entry.reason}"
-        click.echo(line)
-        if entry.action == "change":
-            for detail in entry.detail.strip().splitlines()[1:]:
-                if not detail.startswith(("reason", "recorded", "by ")):
-                    click.echo(f"      {detail}")
-    for note in schedule.notes:
-        click.echo(f"note: {note.text('en')}")
+    click.echo(patient_sheet(store, patient))
+
+
+@command.command("history")
+@click.argument("patient")
+@_with_store()
+def history(store: Roster, patient: str) -> None:
+    """Show everything done to a patient's entry: enrolment, changes (reason, who), new links, removal.
+
+    The history is kept when the patient is removed, until 'roster purge'.
+
+    \b
+    Example:
+      picture-schedule roster history PIC-001
+    """
+    from picture_schedule.roster.desk import history as history_of
+
+    click.echo(history_of(store, patient))
 
 
 class _LevelParam(click.ParamType):
@@ -298,26 +249,11 @@ def change(store: Roster, patient: str, cycle: int, reason: str, by: str, delay_
       picture-schedule roster change PIC-001 --cycle 5 --omit oxaliplatin --reason "neuropathy" --by "Dr Wang"
       picture-schedule roster change PIC-001 --cycle 2 --hold-days 8,9 --reason "diarrhoea" --by "nurse Li"
     """
-    from picture_schedule.core.model import Change, Prescribed, frozen_map
+    from picture_schedule.roster.desk import record_change
 
-    levels = dict(dose_levels)
-    record = Change(
-        cycle=cycle, reason=reason, delay_days=delay_days, dose_level=frozen_map(levels), omit=tuple(omit),
-        hold_days=tuple(hold_days or ()), stop=stop,
-        prescribed=frozen_map({agent: Prescribed(amount, unit) for agent, amount, unit in prescribed}), by=by,
-    )
-    if not (delay_days or levels or omit or hold_days or stop or prescribed):
-        raise InputError("say what happened: --delay-days, --dose-level, --omit, --hold-days, --stop or --prescribed")
-    course = store.change(patient, record)
-    from picture_schedule import api
-
-    schedule = api.schedule(course)
-    cycle_info = next((c for c in schedule.cycles if c.number == cycle), None)
-    if cycle_info is not None:
-        where = f"; cycle {cycle} day 1 is now {cycle_info.day1}"
-    else:
-        where = f"; the course now has {len(schedule.cycles)} cycle(s)"
-    click.echo(f"Recorded change {len(course.changes)} for {patient}{where}. The feed is updated.")
+    # printed just before the roster commits: if printing fails, the change is not recorded
+    record_change(store, patient, cycle=cycle, reason=reason, by=by, delay_days=delay_days, dose_levels=dose_levels,
+                  omit=omit, hold_days=hold_days or (), stop=stop, prescribed=prescribed, deliver=_say)
 
 
 @command.command("export")
@@ -336,7 +272,7 @@ def export(store: Roster, patient: str, output: str) -> None:
     """
     from picture_schedule.output import write_output
 
-    write_output(output, store.course_text(patient))
+    write_output(output, store.course_text(patient), private=True)  # health data: created 0600
 
 
 @command.command("rotate")
@@ -355,29 +291,96 @@ def rotate(store: Roster, patient: str, by: str, base_url: str | None, static: b
     Example:
       picture-schedule roster rotate PIC-001 --by "nurse Li" --qr PIC-001-qr.png
     """
-    from picture_schedule.roster.tokens import new_token
+    from picture_schedule.roster.handout import new_link
 
-    course = store.course(patient)
-    base = _check_link_options(course.settings.feed_base_url, base_url, qr_file, diary_file)
-    token = new_token()
-    lines, link = _links(token, base=base, static=static, qr_link=qr_link)
-    written = _carriers(course, link, qr_file, diary_file)  # before the old link dies: all or nothing
-    store.rotate(patient, by=by, token=token)
-    _hand_out(patient, lines, written, qr_link=qr_link, verb="New link for")
+    new_link(store, patient, by=by, request=_link_request(base_url, static, qr_file, qr_link, diary_file),
+             deliver=_print_links)
 
 
 @command.command("remove")
 @click.argument("patient")
-@click.option("--by", default="", help="Who removes the patient (kept in the roster's journal).")
+@click.option("--by", default="", help="Who removes the patient (kept in the history).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
 @_with_store()
-def remove(store: Roster, patient: str, by: str) -> None:
-    """Take a patient off the roster: their course, changes and feed go, and their link stops working.
+def remove(ctx: click.Context, store: Roster, patient: str, by: str, yes: bool) -> None:
+    """Take a patient off the roster: their feed link stops working at once; their history is kept.
 
-    Export the course file first if you need it.
+    The course, its changes and the history stay on the roster ('roster history', 'roster list
+    --removed'); nothing more can be recorded for the patient. 'roster purge' deletes them for good.
+    Asks for confirmation unless --yes.
 
     \b
     Example:
-      picture-schedule roster export PIC-001 -o PIC-001-final.toml && picture-schedule roster remove PIC-001
+      picture-schedule roster remove PIC-001 --by "nurse Li"
     """
+    from picture_schedule.errors import InputError
+
+    info = _entry(store, patient)
+    if info is not None and info.removed_at:
+        raise InputError(f"patient {patient!r} was already removed on {info.removed_at:%Y-%m-%d}", source=store.label)
+    if not _confirmed(f"Remove {patient}? Their feed link stops working at once", yes):
+        click.echo("Nothing removed.", err=True)
+        ctx.exit(1)
     store.remove(patient, by=by)
-    click.echo(f"Removed {patient}; their feed link no longer works.")
+    click.echo(f"Removed {patient}; their feed link no longer works. Their history is kept "
+               f"('roster history {patient}').")
+
+
+@command.command("purge")
+@click.argument("patient")
+@click.option("--by", default="", help="Who purges the patient (kept in the roster's journal).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@_with_store()
+def purge(ctx: click.Context, store: Roster, patient: str, by: str, yes: bool) -> None:
+    """Delete a removed patient for good: course, changes and history. This cannot be undone.
+
+    Only a removed patient can be purged; export the course first if it is needed. The roster's
+    journal keeps one line: the study number, when and who. After a purge, the study number can be
+    enrolled again. Asks for confirmation unless --yes.
+
+    \b
+    Example:
+      picture-schedule roster purge PIC-001 --by "nurse Li"
+    """
+    from picture_schedule.errors import InputError
+
+    info = _entry(store, patient)
+    if info is not None and not info.removed_at:
+        raise InputError(f"patient {patient!r} is on the roster: remove them first ('roster remove {patient}'); "
+                         "only removed patients are purged", source=store.label)
+    if not _confirmed(f"Delete {patient} and their whole history for good? This cannot be undone", yes):
+        click.echo("Nothing purged.", err=True)
+        ctx.exit(1)
+    store.purge(patient, by=by)
+    click.echo(f"Purged {patient}: their course and history are deleted.")
+
+
+@command.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_with_store()
+def backup(store: Roster, file: str) -> None:
+    """Copy the roster into a new FILE: a consistent copy, even while the server or others write.
+
+    The copy is created readable by its owner only (mode 0600) and is never written over an existing
+    file (above all, not over the roster itself). It is a roster: '--db FILE' opens it.
+
+    \b
+    Example:
+      picture-schedule roster backup backups/roster-2027-01-20.sqlite3
+    """
+    from picture_schedule.roster.backup import backup as copy_roster
+
+    copy_roster(store, file)
+    click.echo(f"Copied the roster to {file}.")
+
+
+def _add_fhir() -> None:
+    """`roster fhir` lives in its own module (cli/roster_fhir.py)."""
+    from picture_schedule.cli.roster_fhir import command as fhir
+
+    command.add_command(fhir)
+
+
+_add_fhir()

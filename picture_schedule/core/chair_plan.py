@@ -1,7 +1,8 @@
 """Chair planning: which chair, at what time, each day-1 infusion visit takes.
 
 Pure: appointments and a unit's settings in, a :class:`ChairPlan` out. No files, no
-clock, no printing; standard library only.
+clock, no printing, no prose (an unplaced visit's reason is a code and its parameters);
+standard library and the core's model only.
 
 Glossary
 --------
@@ -62,6 +63,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
+from picture_schedule.core.model import Reason
 from picture_schedule.errors import InputError, ScheduleError
 
 __all__ = [
@@ -85,8 +87,9 @@ def _minute_of_day(moment: time) -> int:
     return moment.hour * 60 + moment.minute
 
 
-def _clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
+def _time(minute: int) -> time:
+    """A minute of the day as a time (opening hours end by 23:59)."""
+    return time(*divmod(minute, 60))
 
 
 class _Hours(Mapping[int, tuple[time, time]]):
@@ -118,7 +121,7 @@ class _Hours(Mapping[int, tuple[time, time]]):
         return repr(self._items)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a cohort of 50,000 patients makes 300,000 of them
 class Appointment:
     """One day-1 infusion visit to place."""
 
@@ -218,7 +221,7 @@ class Unit:
         return 0 if opening is None else self.chairs * (opening[1] - opening[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Booking:
     """A placed appointment: chair numbered from 1, naive local start and end."""
 
@@ -228,15 +231,15 @@ class Booking:
     end: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unplaced:
     """An appointment that could not be placed, and why."""
 
     appointment: Appointment
-    reason: str
+    reason: Reason  # "unit-closed", "longer-than-opening", "no-chair", "no-chair-nurse-limit"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayLoad:
     """One day's load.
 
@@ -370,7 +373,7 @@ def _plan_day(day: date, appointments: Sequence[Appointment], unit: Unit) -> _Da
     """Place one day's appointments, given in planning order (see :func:`_order_key`)."""
     opening = unit.opening(day)
     if opening is None:
-        reason = f"unit closed on {WEEKDAYS[day.isoweekday() - 1]}"
+        reason = Reason("unit-closed", {"weekday": day.isoweekday()})
         unplaced = tuple(Unplaced(a, reason) for a in appointments)
         load = DayLoad(day, 0, 0, 0, (), unplaced, bool(unplaced))
         return _Day((), load)
@@ -383,35 +386,32 @@ def _plan_day(day: date, appointments: Sequence[Appointment], unit: Unit) -> _Da
     starts = [0] * (span // slot + 1)  # infusions started per slot
     placed: list[tuple[int, int, Appointment]] = []  # (start minute, chair index, appointment)
     missed: list[Unplaced] = []
+    reasons: dict[tuple[object, ...], Reason] = {}  # one Reason a kind and length: memory by day, not by visit
+
+    def why(code: str, **params: object) -> Reason:
+        key = (code, *params.values())
+        found = reasons.get(key)
+        if found is None:
+            found = reasons[key] = Reason(code, params)
+        return found
 
     for a in appointments:
         need = a.minutes
         latest = span - need  # last start (minutes from opening) that ends by closing
         if latest < 0:
-            missed.append(
-                Unplaced(
-                    a,
-                    f"longer than opening hours ({need} min; open {_clock(first)}–{_clock(last)}, "
-                    f"{span} min)",
-                )
-            )
+            missed.append(Unplaced(a, why("longer-than-opening", minutes=need, opens=_time(first),
+                                          closes=_time(last), span=span)))
             continue
         start = -(-min(free_from) // slot) * slot
         if start > latest:
-            missed.append(Unplaced(a, f"no chair free for {need} min before {_clock(last)}"))
+            missed.append(Unplaced(a, why("no-chair", minutes=need, closes=_time(last))))
             continue
         index = start // slot
         if limit is not None:
             while index * slot <= latest and starts[index] >= limit:
                 index += 1
             if index * slot > latest:
-                missed.append(
-                    Unplaced(
-                        a,
-                        f"no chair free for {need} min before {_clock(last)} within the nurse "
-                        f"limit of {limit} starts per slot",
-                    )
-                )
+                missed.append(Unplaced(a, why("no-chair-nurse-limit", minutes=need, closes=_time(last), limit=limit)))
                 continue
             start = index * slot
         for chair, free in enumerate(free_from):

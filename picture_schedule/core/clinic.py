@@ -1,12 +1,14 @@
 """The clinic calendar: which days a treating unit is open, and how a planned day moves off a closed one.
 
-Pure: values in, values out; no files, no printing, no clock. National holidays come from the
-``holidays`` package, imported lazily (only when a country is set) because importing it is slow.
+Pure: values in, values out; no files, no printing, no clock, no prose: every reason is a
+:class:`~picture_schedule.core.model.Reason` (a code and its parameters) that outputs word in their
+own language. National holidays come from the ``holidays`` package, imported lazily (only when a
+country is set) because importing it is slow.
 
 Glossary:
     **clinic day**: an ISO weekday (1 = Monday … 7 = Sunday) on which the unit treats patients.
-    **closure**: a day the unit is closed, with the reason in English and Simplified Chinese.
-    **make-up working day** (调休上班日): a weekend day the State Council declares a working day in
+    **closure**: a day the unit is closed, with its reason.
+    **make-up working day** (tiaoxiu): a weekend day the State Council declares a working day in
         exchange for a weekday off around a festival. It is open, even if its weekday is not a clinic day.
     **estimated year**: a year whose holiday data are the package's rule-based estimate, not a
         published notice (mainland China announces each year's arrangement around November before).
@@ -16,6 +18,7 @@ Glossary:
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,9 +26,11 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from picture_schedule.core.model import Names, Note, Reason
 from picture_schedule.errors import CalendarError
 
 __all__ = [
+    "HOLIDAY_KEYS",
     "ClinicCalendar",
     "Closure",
     "Shift",
@@ -34,33 +39,31 @@ __all__ = [
     "shift_day",
 ]
 
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-
 # Countries whose holiday arrangement is fixed each year by a government notice (with swapped
 # working days), so that the package's data for years not yet announced are rule-based estimates.
 _ANNOUNCED_BY_NOTICE = frozenset({"CN"})
 
-# Mainland-China holiday names, keyed by the package's Simplified Chinese source strings (its stable
-# identifiers): (English name, Chinese name, festival the day belongs to). Unknown names fall back
-# to the package's own translations.
-_CN_NAMES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
-    "元旦": ("New Year's Day", "元旦", "元旦"),
-    "农历除夕": ("Spring Festival (New Year's Eve)", "春节（除夕）", "春节"),
-    "春节": ("Spring Festival", "春节", "春节"),
-    "春节延长假期": ("Spring Festival (extended holiday)", "春节延长假期", "春节"),
-    "清明节": ("Qingming Festival", "清明节", "清明节"),
-    "劳动节": ("Labour Day", "劳动节", "劳动节"),
-    "端午节": ("Dragon Boat Festival", "端午节", "端午节"),
-    "中秋节": ("Mid-Autumn Festival", "中秋节", "中秋节"),
-    "国庆节": ("National Day", "国庆节", "国庆节"),
+# Mainland-China holidays, keyed by the package's US-English names (suffixes removed): (stable key
+# of the day's name, key of the festival the day belongs to). Outputs name each key in their
+# language (render/messages.py and the catalogue); other names keep the package's own wording.
+_CN_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "New Year's Day": ("new-year", "new-year"),
+    "Chinese New Year's Eve": ("spring-festival-eve", "spring-festival"),
+    "Chinese New Year (Spring Festival)": ("spring-festival", "spring-festival"),
+    "Chinese New Year Extended Holiday": ("spring-festival-extended", "spring-festival"),
+    "Tomb-Sweeping Day": ("qingming", "qingming"),
+    "Labor Day": ("labour-day", "labour-day"),
+    "Dragon Boat Festival": ("dragon-boat", "dragon-boat"),
+    "Mid-Autumn Festival": ("mid-autumn", "mid-autumn"),
+    "National Day": ("national-day", "national-day"),
 })
 
-# Suffixes the package appends to a holiday's name (English, Chinese), longest first.
+#: The stable keys of the holidays above: each needs its name in every output language.
+HOLIDAY_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for pair in _CN_NAMES.values() for key in pair))
+
+# Suffixes the package appends to a holiday's English name, longest first.
 _OBSERVED_EN = (" (observed, estimated)", " (observed)")
-_OBSERVED_ZH = ("（补假，推定）", "（补假）")
 _ESTIMATED_EN = (" (estimated)",)
-_ESTIMATED_ZH = ("（推定）",)
 
 
 class ShiftPolicy(StrEnum):
@@ -77,8 +80,7 @@ class Closure:
     """Why the unit is closed on ``day``."""
 
     day: date
-    reason: str  # English: "Spring Festival", "weekend", "clinic closed on Wednesdays", extra-closure text
-    reason_zh: str  # Simplified Chinese: "春节", "周末" …; for an extra closure its text again
+    reason: Reason  # "holidays", "day-off-swapped", "festival-weekend", "weekend", "weekday-closed", "typed"
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,7 @@ class Shift:
 
     planned: date
     actual: date
-    reason: str | None  # None when the planned day is open; else why it moved or could not move
-    reason_zh: str | None
+    reason: Reason | None  # None when the planned day is open; else why it moved or could not move
     closure: Closure | None  # why the planned day is closed
     blocked: bool  # closed planned day that stays put: policy NONE, or no open day within the maximum
 
@@ -100,16 +101,14 @@ class Shift:
 
 @dataclass(frozen=True)
 class _Name:
-    """One national holiday's name on one day (internal)."""
+    """One national holiday's name on one day, and the festival it belongs to (internal)."""
 
-    en: str
-    zh: str
-    festival_en: str
-    festival_zh: str
+    name: Reason  # "holiday" (a known key) or "holiday-named" (the package's names)
+    festival: Reason
 
 
 class _National:
-    """A country's calendar from the ``holidays`` package, in English and Chinese (internal).
+    """A country's calendar from the ``holidays`` package, with its names in English and Chinese (internal).
 
     Holds two lazily-populated package objects; a lock keeps them safe under a threaded server.
     """
@@ -131,10 +130,9 @@ class _National:
             )
         except NotImplementedError:  # the package's answer to an unknown subdivision
             known = supported[country]
-            allowed = ", ".join(known) if known else "none: leave it out"
             raise CalendarError(
                 f"{subdivision!r} is not a subdivision of {country} the holidays package knows "
-                f"(known: {allowed})",
+                f"(known: {', '.join(known) if known else 'none: leave it out'})",
                 field="site.holidays.subdivision",
             ) from None
         self._zh: Any = (
@@ -147,7 +145,7 @@ class _National:
         self._start_year: int = self._en.start_year
         self._end_year: int = self._en.end_year
         self._lock = threading.RLock()
-        self._festivals: dict[date, tuple[str, str] | None] = {}
+        self._festivals: dict[date, tuple[Reason, ...] | None] = {}
         # Announced swaps: day off -> weekend day worked instead, and back.
         self._day_off_for: dict[date, date] = {}
         self._worked_for: dict[date, date] = {}
@@ -175,35 +173,24 @@ class _National:
                 return None
             worked = self._day_off_for.get(day)
             if worked is not None:
-                festival = self._festival_around(day)
-                en_day, zh_day = _WEEKDAYS_EN[worked.weekday()], _WEEKDAYS_ZH[worked.weekday()]
-                if festival is None:
-                    return Closure(
-                        day,
-                        f"day off swapped with working {en_day} {worked.isoformat()}",
-                        f"调休休息日（{worked.isoformat()} {zh_day}上班）",
-                    )
-                return Closure(
-                    day,
-                    f"{festival[0]} (day off swapped with working {en_day} {worked.isoformat()})",
-                    f"{festival[1]}（调休，{worked.isoformat()} {zh_day}上班）",
-                )
-            names = self._names(day)
-            return Closure(day, "; ".join(n.en for n in names), "；".join(n.zh for n in names))
+                festivals = self._festival_around(day) or ()
+                return Closure(day, Reason("day-off-swapped", {"festivals": festivals, "worked": worked}))
+            names = tuple(n.name for n in self._names(day))
+            return Closure(day, Reason("holidays", {"names": names}))
 
-    def makeup(self, day: date) -> tuple[str, str] | None:
-        """For a weekend day declared a working day: the festival (English, Chinese); else None.
+    def makeup(self, day: date) -> tuple[Reason, ...] | None:
+        """For a weekend day declared a working day: the festivals it is worked for; else None.
 
-        The festival is ``("", "")`` when the package marks the day as worked but no swap names it.
+        The festivals are ``()`` when the package marks the day as worked but no swap names it.
         """
         with self._lock:
             if not (self._en.is_weekend(day) and self._en.is_working_day(day)):
                 return None
             off = self._worked_for.get(day)
             festival = self._festival_around(off) if off is not None else None
-            return festival or ("", "")
+            return festival or ()
 
-    def festival_weekend(self, day: date) -> tuple[str, str] | None:
+    def festival_weekend(self, day: date) -> tuple[Reason, ...] | None:
         """For a weekend day inside a block of holidays (e.g. Sunday 4 October): its festival; else None."""
         with self._lock:
             if self._en.is_working_day(day):
@@ -212,27 +199,34 @@ class _National:
 
     def _names(self, day: date) -> list[_Name]:
         en_label: str = self._en[day]
-        zh_label: str = self._zh[day]
+        zh_label: str = self._zh[day] if self._zh is not self._en else ""
         en_parts, zh_parts = en_label.split("; "), zh_label.split("; ")
+        if not zh_label:
+            zh_parts = [""] * len(en_parts)
         if len(en_parts) != len(zh_parts):
-            return [_Name(en_label, zh_label, en_label, zh_label)]
+            whole = Reason("holiday-named", {"name": Names(en_label, zh_label)})
+            return [_Name(whole, whole)]
         names = []
         for en, zh in zip(en_parts, zh_parts):
-            base_en, observed = _strip(_strip(en, _ESTIMATED_EN)[0], _OBSERVED_EN)
-            base_zh, observed_zh = _strip(_strip(zh, _ESTIMATED_ZH)[0], _OBSERVED_ZH)
-            if self._zh is self._en:  # no Chinese translation: English in both
-                base_zh = base_en
-            if not (self._chinese_names and base_zh in _CN_NAMES):
-                names.append(_Name(en, zh if self._zh is not self._en else en, base_en, base_zh))
+            base_en, estimated = _strip(en, _ESTIMATED_EN)
+            base_en, observed = _strip(base_en, _OBSERVED_EN)
+            known = _CN_NAMES.get(base_en) if self._chinese_names else None
+            if known is not None:
+                key, festival = known
+                names.append(_Name(
+                    Reason("holiday", {"key": key, "observed": observed}),
+                    Reason("holiday", {"key": festival, "observed": False}),
+                ))
                 continue
-            day_en, day_zh, festival_zh = _CN_NAMES[base_zh]
-            if observed or observed_zh:
-                day_en, day_zh = f"{day_en} (observed)", f"{day_zh}（补假）"
-            names.append(_Name(day_en, day_zh, _CN_NAMES[festival_zh][0], festival_zh))
+            base_zh = _unbracket(zh, int(estimated) + int(observed))
+            names.append(_Name(
+                Reason("holiday-named", {"name": Names(en, zh)}),
+                Reason("holiday-named", {"name": Names(base_en, base_zh)}),
+            ))
         return names
 
-    def _festival_around(self, day_off: date) -> tuple[str, str] | None:
-        """The festival(s) of the block of days off that holds ``day_off`` (English, Chinese)."""
+    def _festival_around(self, day_off: date) -> tuple[Reason, ...] | None:
+        """The festival(s) of the block of days off that holds ``day_off``, in date order."""
         if day_off in self._festivals:
             return self._festivals[day_off]
         block = [day_off]
@@ -241,12 +235,12 @@ class _National:
             while len(block) < 40 and not self._en.is_working_day(d):
                 block.append(d)
                 d += timedelta(days=step)
-        festivals: dict[str, str] = {}  # Chinese -> English, in date order
+        festivals: dict[Reason, None] = {}  # in date order, each once
         for d in sorted(block):
             if d in self._en and d not in self._day_off_for:
                 for name in self._names(d):
-                    festivals.setdefault(name.festival_zh, name.festival_en)
-        result = (" and ".join(festivals.values()), "、".join(festivals)) if festivals else None
+                    festivals.setdefault(name.festival, None)
+        result = tuple(festivals) or None
         self._festivals[day_off] = result
         return result
 
@@ -258,7 +252,7 @@ class ClinicCalendar:
       1. an extra opening opens it;
       2. an extra closure closes it (with its text as the reason);
       3. a national holiday or swapped day off (``country``) closes it;
-      4. a weekend day declared a working day (mainland China's 调休 make-up days) is open,
+      4. a weekend day declared a working day (mainland China's tiaoxiu make-up days) is open,
          even when its weekday is not a clinic day;
       5. otherwise it is open on the ``clinic_days`` (ISO weekdays) and closed on the others.
          A closed weekend day inside a block of holidays is named after the festival
@@ -307,6 +301,7 @@ class ClinicCalendar:
         self._subdivision = subdivision
         self._national = _National(self._country, subdivision) if self._country else None
         self._weekend = frozenset({6, 7})
+        self._known: dict[date, Closure | None] = {}  # closures already worked out (values never change)
 
     @property
     def clinic_days(self) -> frozenset[int]:
@@ -343,11 +338,17 @@ class ClinicCalendar:
     def closure(self, day: date) -> Closure | None:
         """Why the unit is closed on ``day``; None when it is open."""
         _check_date(day)
+        try:
+            return self._known[day]
+        except KeyError:
+            found = self._known[day] = self._closure(day)
+            return found
+
+    def _closure(self, day: date) -> Closure | None:
         if day in self._openings:
             return None
         if day in self._closures:
-            text = self._closures[day]
-            return Closure(day, text, text)
+            return Closure(day, Reason.typed(self._closures[day]))
         if self._national is not None:
             national = self._national.closure(day)
             if national is not None:
@@ -360,40 +361,24 @@ class ClinicCalendar:
         if weekday in self._weekend:
             festival = self._national.festival_weekend(day) if self._national is not None else None
             if festival is not None:
-                return Closure(day, f"{festival[0]} holiday (weekend)", f"{festival[1]}假期（周末）")
-            return Closure(day, "weekend", "周末")
-        return Closure(
-            day,
-            f"clinic closed on {_WEEKDAYS_EN[weekday - 1]}s",
-            f"本科室{_WEEKDAYS_ZH[weekday - 1]}不开诊",
-        )
+                return Closure(day, Reason("festival-weekend", {"festivals": festival}))
+            return Closure(day, Reason("weekend"))
+        return Closure(day, Reason("weekday-closed", {"weekday": weekday}))
 
     def is_open(self, day: date) -> bool:
         """True when the unit treats patients on ``day``."""
         return self.closure(day) is None
 
-    def note(self, day: date) -> str | None:
-        """Why an open day is unusual (English): a make-up working day or an extra opening; else None."""
-        notes = self._notes(day)
-        return notes[0] if notes else None
-
-    def note_zh(self, day: date) -> str | None:
-        """:meth:`note` in Simplified Chinese."""
-        notes = self._notes(day)
-        return notes[1] if notes else None
-
-    def _notes(self, day: date) -> tuple[str, str] | None:
+    def note(self, day: date) -> Reason | None:
+        """Why an open day is unusual: a make-up working day or an extra opening; else None."""
         if self.closure(day) is not None:
             return None
         if day in self._openings:
-            text = self._openings[day]
-            return text, text
+            return Reason.typed(self._openings[day])
         if self._national is not None:
-            festival = self._national.makeup(day)
-            if festival is not None:
-                if festival[0]:
-                    return f"make-up working day ({festival[0]})", f"调休上班日（{festival[1]}）"
-                return "make-up working day", "调休上班日"
+            festivals = self._national.makeup(day)
+            if festivals is not None:
+                return Reason("make-up-day", {"festivals": festivals})
         return None
 
     def estimated_years(self, first: date, last: date) -> tuple[int, ...]:
@@ -411,12 +396,15 @@ class ClinicCalendar:
         return tuple(y for y in range(first.year, last.year + 1) if self._national.estimated(y))
 
 
-def shift_day(planned: date, calendar: ClinicCalendar, policy: ShiftPolicy, max_shift: int) -> Shift:
+def shift_day(planned: date, calendar: ClinicCalendar, policy: ShiftPolicy, max_shift: int,
+              earliest: date | None = None) -> Shift:
     """Where ``planned`` lands on ``calendar`` under ``policy``, moving at most ``max_shift`` days.
 
     An open planned day never moves. NEAREST breaks a tie towards the later day: pulling a cycle
     forward shortens the recovery interval below the cycle length (blood counts, toxicity review),
-    whereas a short delay is what protocols routinely allow.
+    whereas a short delay is what protocols routinely allow. A day before ``earliest`` (the day after
+    the previous cycle's last treatment day) is never chosen: a pulled-forward cycle must not overlap
+    the tablets of the one before it.
     """
     policy = _checked_policy(policy)
     if type(max_shift) is not int or max_shift < 0:
@@ -426,45 +414,21 @@ def shift_day(planned: date, calendar: ClinicCalendar, policy: ShiftPolicy, max_
         )
     closure = calendar.closure(planned)
     if closure is None:
-        return Shift(planned, planned, None, None, None, False)
+        return Shift(planned, planned, None, None, False)
     if policy is ShiftPolicy.NONE:
-        return Shift(
-            planned,
-            planned,
-            f"{planned.isoformat()} is closed ({closure.reason}); shift policy 'none' keeps the planned day",
-            f"{planned.isoformat()} 不开诊（{closure.reason_zh}）；本中心规则为不调整",
-            closure,
-            True,
-        )
+        why = Reason("shift-none", {"planned": planned, "closure": closure.reason})
+        return Shift(planned, planned, why, closure, True)
     for offset in _offsets(policy, max_shift):
         candidate = planned + timedelta(days=offset)
+        if earliest is not None and candidate < earliest:
+            continue
         if calendar.is_open(candidate):
-            later = offset > 0
-            return Shift(
-                planned,
-                candidate,
-                f"moved from {planned.isoformat()} to {candidate.isoformat()} "
-                f"({offset:+d} {'day' if abs(offset) == 1 else 'days'}): {closure.reason}",
-                f"由 {planned.isoformat()} {'顺延' if later else '提前'}至 {candidate.isoformat()}"
-                f"（{offset:+d} 天）：{closure.reason_zh}",
-                closure,
-                False,
-            )
-    where_en = {
-        ShiftPolicy.NEXT: "after it",
-        ShiftPolicy.PREVIOUS: "before it",
-        ShiftPolicy.NEAREST: "either side of it",
-    }[policy]
-    where_zh = {ShiftPolicy.NEXT: "之后", ShiftPolicy.PREVIOUS: "之前", ShiftPolicy.NEAREST: "前后"}[policy]
-    return Shift(
-        planned,
-        planned,
-        f"{planned.isoformat()} is closed ({closure.reason}) and no open day lies within "
-        f"{max_shift} {'day' if max_shift == 1 else 'days'} {where_en} (shift policy '{policy.value}')",
-        f"{planned.isoformat()} 不开诊（{closure.reason_zh}），{where_zh} {max_shift} 天内没有开诊日",
-        closure,
-        True,
-    )
+            why = Reason("shift-moved", {"planned": planned, "actual": candidate, "days": offset,
+                                         "closure": closure.reason})
+            return Shift(planned, candidate, why, closure, False)
+    why = Reason("shift-blocked", {"planned": planned, "closure": closure.reason, "max_shift": max_shift,
+                                   "policy": policy.value})
+    return Shift(planned, planned, why, closure, True)
 
 
 def interval_flag(
@@ -475,10 +439,12 @@ def interval_flag(
     *,
     cycle: int | None = None,
     previous_cycle: int | None = None,
-) -> str | None:
-    """A message when ``day1`` is outside ``cycle_days`` −early/+late after ``previous_day1``; else None.
+) -> Note | None:
+    """An "interval" note when ``day1`` is outside ``cycle_days`` −early/+late after ``previous_day1``;
+    else None.
 
-    ``window`` is (days early, days late). ``previous_cycle`` defaults to ``cycle - 1``.
+    ``window`` is (days early, days late). ``previous_cycle`` defaults to ``cycle - 1``; without
+    ``cycle`` both are None (the note speaks of "this cycle" and "the previous cycle").
     """
     early, late = window
     for value, what in ((cycle_days, "cycle length"), (early, "days early"), (late, "days late")):
@@ -487,18 +453,10 @@ def interval_flag(
     days = (day1 - previous_day1).days
     if cycle_days - early <= days <= cycle_days + late:
         return None
-    if cycle is not None:
-        this = f"cycle {cycle}"
-        other = f"cycle {previous_cycle if previous_cycle is not None else cycle - 1}"
-    else:
-        this, other = "this cycle", "the previous cycle"
-    if days > 0:
-        gap = f"starts {days} {'day' if days == 1 else 'days'} after {other}"
-    elif days == 0:
-        gap = f"starts on the same day as {other}"
-    else:
-        gap = f"starts {-days} {'day' if days == -1 else 'days'} before {other}"
-    return f"{this} {gap} (allowed {cycle_days} −{early}/+{late})"
+    if cycle is not None and previous_cycle is None:
+        previous_cycle = cycle - 1
+    return Note("interval", {"cycle": cycle, "previous_cycle": previous_cycle, "days": days,
+                             "length": cycle_days, "early": early, "late": late})
 
 
 def _offsets(policy: ShiftPolicy, max_shift: int) -> Iterable[int]:
@@ -548,3 +506,19 @@ def _strip(name: str, suffixes: tuple[str, ...]) -> tuple[str, bool]:
         if name.endswith(suffix):
             return name[: -len(suffix)], True
     return name, False
+
+
+def _unbracket(name: str, count: int) -> str:
+    """``name`` without its last ``count`` bracketed qualifiers, in whatever script's brackets.
+
+    The package words "(observed)" in each language; the English name says how many there are.
+    """
+    for _ in range(count):
+        text = name.rstrip()
+        if not text or unicodedata.category(text[-1]) != "Pe":
+            break
+        opening = [i for i, char in enumerate(text) if unicodedata.category(char) == "Ps"]
+        if not opening:
+            break
+        name = text[: opening[-1]].rstrip()
+    return name

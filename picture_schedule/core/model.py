@@ -1,6 +1,6 @@
 """The nouns of picture-schedule: frozen value objects, no behaviour beyond small derivations.
 
-Glossary (see README): a *Regimen* is the published plan, made of *Agents*; a *Course* is one
+Glossary (see docs/architecture.md): a *Regimen* is the published plan, made of *Agents*; a *Course* is one
 patient's course of that regimen with its *Site* and *Changes*; expanding a course gives a
 *Schedule*: its *Cycles* and its *Events*.
 """
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any, ClassVar
+
+from picture_schedule.core.site_schema import site_defaults
 
 
 class Kind(StrEnum):
@@ -40,14 +43,16 @@ class Slot(StrEnum):
 
 
 class Status(StrEnum):
-    """An event as planned, or removed by a change (omission, hold, stop)."""
+    """An event as planned, removed by a change (omission, hold, stop), or not yet placed on an open day."""
 
     PLANNED = "planned"
     CANCELLED = "cancelled"
+    TENTATIVE = "tentative"  # the clinic calendar found no open day for it: the care team confirms a date
 
 
 LANGUAGES = ("en", "zh-CN")
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+SITE_DEFAULTS = site_defaults()  # Site field → default
+DEFAULT_TIMEZONE: str = SITE_DEFAULTS["timezone"]
 
 
 def frozen_map(items: Mapping | None = None) -> Mapping:
@@ -114,6 +119,7 @@ class Agent:
     rounding: Rounding = Rounding()
     tablets: tuple[int, ...] = ()  # strengths in mg, largest first
     source: str = ""
+    codes: Mapping[str, str] = field(default_factory=frozen_map)  # standard medication codes: "atc"/"rxnorm" → code
 
     def minutes_in(self, cycle: int) -> int:
         """Infusion duration in cycle ``cycle`` (1-based)."""
@@ -172,6 +178,7 @@ class Body:
     weight_kg: float | None = None
     bsa_m2: float | None = None
     formula: str = "mosteller"
+    measured: dt.date | None = None  # when height and weight (or BSA) were measured
 
 
 @dataclass(frozen=True)
@@ -208,35 +215,45 @@ class Change:
     by: str = ""
 
 
+def _site_default(attr: str) -> Any:
+    """The default of a Site field, from the site schema (read-only mappings are shared, not copied)."""
+    value = SITE_DEFAULTS[attr]
+    if isinstance(value, Mapping):
+        return field(default_factory=lambda: value)
+    return field(default=value)
+
+
 @dataclass(frozen=True)
 class Site:
-    """A treating unit's settings. Defaults are neutral: no holidays, Monday–Friday, no shifts."""
+    """A treating unit's settings. Defaults are neutral (no holidays, Monday–Friday, no shifts) and
+    come from :mod:`picture_schedule.core.site_schema`, which also documents each setting."""
 
-    name: str = ""
-    timezone: str = "Asia/Shanghai"
-    clinic_days: tuple[int, ...] = (1, 2, 3, 4, 5)
-    holiday_country: str | None = None
-    holiday_subdivision: str | None = None
-    extra_closures: Mapping[dt.date, str] = field(default_factory=frozen_map)
-    extra_openings: Mapping[dt.date, str] = field(default_factory=frozen_map)
-    shift_policy: str = "none"
-    max_shift_days: int = 7
-    interval_window: tuple[int, int] = (3, 7)  # days early, days late around the cycle length
-    bsa_cap: float | None = None
-    dose_threshold: float = 0.05
-    infusion_step_mg: float | None = None  # site rounding for per-m² infusions; None: regimen rule
-    infusion_time: dt.time = dt.time(9, 0)
-    preparation_minutes: int = 0
-    observation_minutes: int = 30
-    location: str = ""
-    phone_day: str = ""
-    phone_24h: str = ""
-    fever_threshold_c: float = 38.0
-    feed_refresh_hours: int = 12
-    feed_base_url: str = ""
-    templates: str = ""
-    visits: tuple[VisitSpec, ...] = ()
-    chairs: object | None = None  # chairs.Unit, when the site defines its day unit
+    name: str = _site_default("name")
+    timezone: str = _site_default("timezone")
+    clinic_days: tuple[int, ...] = _site_default("clinic_days")  # ISO weekdays, 1 = Monday
+    holiday_country: str | None = _site_default("holiday_country")
+    holiday_subdivision: str | None = _site_default("holiday_subdivision")
+    extra_closures: Mapping[dt.date, str] = _site_default("extra_closures")
+    extra_openings: Mapping[dt.date, str] = _site_default("extra_openings")
+    shift_policy: str = _site_default("shift_policy")
+    max_shift_days: int = _site_default("max_shift_days")
+    interval_window: tuple[int, int] = _site_default("interval_window")  # days early, days late around the cycle length
+    bsa_cap: float | None = _site_default("bsa_cap")
+    dose_threshold: float = _site_default("dose_threshold")  # a fraction: 0.05 is 5 %
+    infusion_step_mg: float | None = _site_default("infusion_step_mg")  # per-m² infusions; None: regimen rule
+    infusion_time: dt.time = _site_default("infusion_time")
+    preparation_minutes: int = _site_default("preparation_minutes")
+    observation_minutes: int = _site_default("observation_minutes")
+    location: str = _site_default("location")
+    phone_day: str = _site_default("phone_day")
+    phone_24h: str = _site_default("phone_24h")
+    fever_threshold_c: float = _site_default("fever_threshold_c")
+    feed_refresh_hours: int = _site_default("feed_refresh_hours")
+    feed_base_url: str = _site_default("feed_base_url")
+    fhir_identifier_system: str = _site_default("fhir_identifier_system")  # FHIR Patient.identifier.system
+    templates: str = _site_default("templates")
+    visits: tuple[VisitSpec, ...] = _site_default("visits")
+    chairs: object | None = _site_default("chairs")  # chair_plan.Unit, when the site defines its day unit
     source: str = ""
 
 
@@ -258,6 +275,7 @@ class Course:
     changes: tuple[Change, ...] = ()
     created: dt.datetime | None = None
     source: str = ""
+    bookings: Mapping[int, Booking] = field(default_factory=frozen_map)  # cycle number → day-1 booking
 
     @property
     def zone(self) -> str:
@@ -281,7 +299,41 @@ class Dose:
     prescribed: bool = False
     confirm: bool = False  # only the registry text is known: "confirm with your care team"
     tablets: tuple[tuple[int, int], ...] = ()
-    warning: str = ""  # prescribed far from calculated, …
+    warnings: tuple[Note, ...] = ()  # prescribed far from calculated, not made from the tablets
+    # the basis: how the amount was reached (see DoseBasis)
+    basis: DoseBasis | None = None
+
+
+@dataclass(frozen=True)
+class DoseBasis:
+    """How a dose was reached, for a pharmacist to check: the regimen's amount at the dose level, the
+    body surface area it was multiplied by, the calculated amount and the rule that rounded it.
+
+    ``rule``: ``flat`` (the same for everybody), ``text`` (only the registry text is known),
+    ``per-m2`` (no body measures: the dose stays per m²), ``prescribed`` (a prescriber's amount),
+    or the regimen's rounding rule: ``nearest-combination``, ``bsa-bands``, ``step`` (to ``step`` mg),
+    ``none`` (2 decimals).
+    """
+
+    per: Basis
+    regimen_amount: float | None  # per m² for Basis.PER_M2, else the flat amount (None for text)
+    unit: str  # the regimen's unit ("mg", "IU")
+    bsa_m2: float | None = None  # the course's BSA (2 decimals, capped) for per-m² doses
+    calculated: float | None = None  # regimen amount × BSA, before rounding
+    rule: str = "none"
+    step: float | None = None  # the step of rule "step", in the regimen's unit
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A day-1 chair booking made by the coordinator: the appointment time the patient is given."""
+
+    chair: str
+    start: dt.time
+    end: dt.time
+    day: dt.date | None = None  # the date booked; a booking for another date than day 1 no longer applies
+    revision: int = 1  # how many times this cycle's booking was made (a re-booking adds one)
+    recorded: dt.datetime | None = None  # when it was last made (drives calendar stamps)
 
 
 @dataclass(frozen=True)
@@ -293,16 +345,27 @@ class Cycle:
     day1: dt.date  # actual day 1, after delays and shifts
     last_day: dt.date
     delay_days: int = 0
-    delay_reason: str = ""
-    shift_reason: str = ""
-    shift_reason_zh: str = ""
-    move_reason: str = ""  # why day 1 differs from the plan: own delay/shift, or an earlier cycle's
-    move_reason_zh: str = ""  # the same in Chinese (a recorded reason stays as the nurse wrote it)
+    delay_reason: tuple[Reason, ...] = ()  # the reasons of the changes that delayed it, as typed
+    shift_reason: Reason | None = None  # "cycle-shift": moved off a closed day
+    move_reason: tuple[Reason, ...] = ()  # why day 1 differs from the plan: own delay/shift, or "follows"
     dose_levels: Mapping[str, int] = field(default_factory=frozen_map)
     omitted: tuple[str, ...] = ()
     held_days: tuple[int, ...] = ()
     infusion_start: dt.time | None = None
     chair_minutes: int = 0  # preparation + infusions + observation on day 1
+    booking: Booking | None = None  # the stored chair booking; None: time to be confirmed
+    status: Status = Status.PLANNED  # TENTATIVE: day 1 stays on a closed day (the care team confirms a date)
+    status_reason: Reason | None = None  # "unconfirmed", for a tentative cycle
+    changes: tuple[Reason, ...] = ()  # "change" reasons of the changes recorded for this cycle, in order
+
+    @property
+    def tentative(self) -> bool:
+        return self.status is Status.TENTATIVE
+
+    @property
+    def time_confirmed(self) -> bool:
+        """Whether the day-1 time is a booked chair time (else the site's usual start: to be confirmed)."""
+        return self.booking is not None
 
     @property
     def moved(self) -> bool:
@@ -325,27 +388,156 @@ class Event:
     minutes: int = 0  # duration (infusions)
     status: Status = Status.PLANNED
     moved: bool = False
-    move_reason: str = ""
-    move_reason_zh: str = ""
+    move_reason: tuple[Reason, ...] = ()  # the cycle's, or "visit-moved" for a visit
     window: tuple[dt.date, dt.date] | None = None  # visits
-    revision: int = 0  # how many recorded changes altered this event
+    revision: int = 0  # how many recorded changes (and chair bookings) altered this event
     modified: dt.datetime | None = None  # when the last of them was recorded
+    status_reason: Reason | None = None  # why TENTATIVE: "unconfirmed" (at the clinic) or "unconfirmed-cycle"
+    changes: tuple[Reason, ...] = ()  # "change" reasons of the recorded changes that altered this event
+    booked: bool = False  # a day-1 infusion at a booked chair time
+
+    @property
+    def tentative(self) -> bool:
+        return self.status is Status.TENTATIVE
 
     @property
     def sort_key(self) -> tuple:
         return (self.date, self.time or dt.time(0), self.cycle, self.id)
 
 
+# -- messages: what the core says, as codes and parameters, never as sentences ----------------------
+#
+# The core never writes prose in any language: a warning or a reason is a message code with its
+# parameters, and every output words it in its own language (``render/messages.py`` holds the
+# English, the gettext catalogue the translations). Parameter values are plain values: str, int,
+# float, bool, None, dt.date, dt.time, Names (a medicine's or visit's name as the regimen gives it),
+# another message, or a tuple of these. The codes and their parameter names are declared here, in
+# one place; a message with another code or other parameters is refused.
+
+#: Warnings every output must show (Schedule.notes, Dose.warnings): code → parameter names.
+NOTE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "estimated-holidays": ("years",),  # years whose holiday dates are estimates
+    "closed-day1": ("cycle", "reason"),  # day 1 stays on a closed day; reason: shift-none|shift-blocked
+    "shift": ("cycle", "reason"),  # day 1 moved off a closed day; reason: shift-moved
+    "interval": ("cycle", "previous_cycle", "days", "length", "early", "late"),  # cycle: None = unnumbered
+    "visit-window": ("visit", "name", "target", "earliest", "latest", "closure"),
+    "confirm-dose": ("agent", "name", "text"),  # only the registry text is known
+    "dose-tablets": ("agent", "name", "amount", "unit", "strengths"),  # prescribed, not made of tablets
+    # calculated: mg before rounding; deviation and threshold: fractions (−0.095, 0.05)
+    "dose-deviation": ("agent", "name", "amount", "unit", "calculated", "deviation", "threshold"),
+    # a chair booked for another date than the cycle's day 1 (a later change moved it): not applied
+    "booking-stale": ("cycle", "booked", "day1"),
+})
+
+#: Why something is as it is (moves, shifts, closures, unplaced chairs): code → parameter names.
+REASON_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "typed": ("text",),  # what a person typed (a change's reason, a site's closure): printed as written
+    "follows": ("cycle", "reasons"),  # an earlier cycle moved, and this one with it
+    "cycle-shift": ("cycle", "reason"),  # reason: shift-moved
+    "visit-moved": ("target", "closure"),  # a visit moved off its closed target day
+    "shift-moved": ("planned", "actual", "days", "closure"),  # days: signed
+    "shift-none": ("planned", "closure"),  # policy "none" keeps a closed day
+    "shift-blocked": ("planned", "closure", "max_shift", "policy"),  # no open day near enough
+    # why a clinic day is closed
+    "weekend": (),
+    "weekday-closed": ("weekday",),  # ISO weekday that is not a clinic day
+    "holidays": ("names",),  # names: tuple of "holiday" / "holiday-named"
+    "festival-weekend": ("festivals",),  # a weekend day inside a holiday block
+    "day-off-swapped": ("festivals", "worked"),  # a day off swapped with the weekend day worked
+    "holiday": ("key", "observed"),  # a known holiday by stable key ("spring-festival", …)
+    "holiday-named": ("name",),  # another holiday, named by the holidays package (Names)
+    # why a closed weekday is open
+    "make-up-day": ("festivals",),  # a weekend day worked in exchange for a day off
+    # why a day-1 visit has no chair
+    "unit-closed": ("weekday",),
+    "longer-than-opening": ("minutes", "opens", "closes", "span"),
+    "no-chair": ("minutes", "closes"),
+    "no-chair-nurse-limit": ("minutes", "closes", "limit"),
+    # why an event is tentative (Status.TENTATIVE)
+    "unconfirmed": ("closure",),  # at the clinic on a closed day: the care team confirms a new date
+    "unconfirmed-cycle": ("cycle",),  # at home, in a cycle whose day 1 is on a closed day
+    # a recorded change as outputs show it: what it did (actions), its typed reason, who and when
+    "change": ("cycle", "actions", "reason", "by", "recorded"),  # reason: "typed"; by: "" or a name
+    "delayed": ("cycle", "days"),  # days: signed
+    "dose-level": ("cycle", "agent", "name", "level"),
+    "prescribed": ("cycle", "agent", "name", "amount", "unit"),
+    "omitted": ("cycle", "agent", "name"),
+    "held": ("cycle", "days"),  # days: cycle days
+    "stopped": ("cycle",),
+})
+
+
+class Params(Mapping[str, Any]):
+    """A message's parameters: read-only and hashable, so messages and events stay values."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] | None = None, /) -> None:
+        self._items: tuple[tuple[str, Any], ...] = tuple(sorted(dict(items or {}).items(), key=lambda kv: kv[0]))
+
+    def __getitem__(self, key: str) -> Any:
+        for name, value in self._items:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Params):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return dict(self._items) == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Params({dict(self._items)!r})"
+
+
 @dataclass(frozen=True)
-class Note:
-    """A warning every output must show, in each language."""
+class Message:
+    """A message code and its parameters (see :data:`NOTE_CODES`, :data:`REASON_CODES`)."""
 
-    code: str  # "shift", "interval", "estimated-holidays", "dose-deviation", "confirm-dose", …
-    en: str
-    zh: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=Params)
 
-    def text(self, language: str) -> str:
-        return self.zh if language == "zh-CN" else self.en
+    codes: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+
+    def __post_init__(self) -> None:
+        params = self.params if isinstance(self.params, Params) else Params(self.params)
+        object.__setattr__(self, "params", params)
+        expected = self.codes.get(self.code)
+        if expected is None:
+            raise ValueError(f"{type(self).__name__} code {self.code!r} is not declared")
+        if set(params) != set(expected):
+            raise ValueError(f"{self.code!r} takes {sorted(expected)}, not {sorted(params)}")
+        hash(params)  # every value must be a value (a list would make the message mutable)
+
+
+@dataclass(frozen=True)
+class Note(Message):
+    """A warning every output must show, in the output's language."""
+
+    codes: ClassVar[Mapping[str, tuple[str, ...]]] = NOTE_CODES
+
+
+@dataclass(frozen=True)
+class Reason(Message):
+    """Why a day moved, is closed or open, or why a visit has no chair."""
+
+    codes: ClassVar[Mapping[str, tuple[str, ...]]] = REASON_CODES
+
+    @classmethod
+    def typed(cls, text: str) -> Reason:
+        """What a person wrote (a change's reason, a site's closure), printed as written."""
+        return cls("typed", {"text": text})
 
 
 @dataclass(frozen=True)
@@ -359,6 +551,14 @@ class Schedule:
     notes: tuple[Note, ...] = ()  # warnings every output must show
     estimated_years: tuple[int, ...] = ()
     brief: bool = False  # cycles and date notes only (chair planning): no events
+    # the days the clinic is closed, from the first of the first month to the last of the last month
+    # the schedule touches (empty without a site): outputs shade them on month grids
+    closures: Mapping[dt.date, Reason] = field(default_factory=frozen_map)
+
+    @property
+    def tentative(self) -> tuple[Event, ...]:
+        """The events the clinic calendar could not place on an open day (the care team confirms a date)."""
+        return tuple(e for e in self.events if e.tentative)
 
     @property
     def regimen(self) -> Regimen:
@@ -381,11 +581,13 @@ class Schedule:
         return self
 
     def fingerprint(self) -> str:
-        """Short hash of every event's identity, date, time and dose: equal prints, equal hashes."""
+        """Short hash of every event's identity, date, time, dose and whether its date or time is
+        confirmed: equal prints, equal hashes."""
         digest = hashlib.sha256()
         for e in self.events:
             dose = e.dose.text if e.dose else ""
-            digest.update(f"{e.id}|{e.date}|{e.time}|{dose}\n".encode())
+            extra = ("|tentative" if e.tentative else "") + ("|booked" if e.booked else "")
+            digest.update(f"{e.id}|{e.date}|{e.time}|{dose}{extra}\n".encode())
         return digest.hexdigest()[:8]
 
 

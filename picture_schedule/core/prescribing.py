@@ -1,12 +1,14 @@
 """A course's doses: the regimen's dose at a dose level, for this patient's body, rounded by rule.
 
-Pure: values in, a `Dose` and its warnings out. Prescribed doses always win over calculated ones;
-a prescribed dose far from the calculated one is kept and warned about, never changed.
+Pure: values in, a `Dose` and its warnings out (notes: codes and parameters, worded by the
+outputs). Prescribed doses always win over calculated ones; a prescribed dose far from the
+calculated one is kept and warned about, never changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from picture_schedule.core import dosing
 from picture_schedule.core.model import (
@@ -14,6 +16,7 @@ from picture_schedule.core.model import (
     Basis,
     Course,
     Dose,
+    DoseBasis,
     Note,
     Prescribed,
     format_amount,
@@ -55,93 +58,88 @@ def dose_for(
     rx = prescribed.get(agent.id)
     spec = agent.dose
     if spec.basis is Basis.TEXT:
+        basis = DoseBasis(Basis.TEXT, None, spec.unit, rule="text")
         if rx is not None:
-            return _prescribed_dose(agent, rx, level, None, course)
-        note = Note(
-            "confirm-dose",
-            f"{agent.names.en}: only the registry text \"{spec.text}\" is known; confirm the dose "
-            "with your care team",
-            f"{agent.names.zh or agent.names.en}：仅有登记文本“{spec.text}”，请与医护团队确认剂量",
-        )
-        return Dose(None, "", spec.text, level=level, confirm=True), (note,)
+            return _prescribed_dose(agent, rx, level, None, course, replace(basis, rule="prescribed"))
+        note = Note("confirm-dose", {"agent": agent.id, "name": agent.names, "text": spec.text})
+        return Dose(None, "", spec.text, level=level, confirm=True, basis=basis), (note,)
 
     amount = level_amount(agent, level)
     assert amount is not None
     if spec.basis is Basis.FLAT:
         calculated = float(amount)
+        basis = DoseBasis(Basis.FLAT, float(amount), spec.unit, calculated=calculated, rule="flat")
     else:
         bsa = course_bsa(course)
         if bsa is None:  # no body measures: the dose stays per m²
+            basis = DoseBasis(Basis.PER_M2, float(amount), spec.unit, rule="per-m2")
             if rx is not None:
-                return _prescribed_dose(agent, rx, level, None, course)
+                return _prescribed_dose(agent, rx, level, None, course, replace(basis, rule="prescribed"))
             text = f"{format_amount(amount)} {spec.unit}/m²"
-            return Dose(amount, f"{spec.unit}/m²", text, level=level), ()
+            return Dose(amount, f"{spec.unit}/m²", text, level=level, basis=basis), ()
         calculated = dosing.scaled_dose(amount, bsa)
+        basis = DoseBasis(Basis.PER_M2, float(amount), spec.unit, bsa_m2=bsa, calculated=calculated)
 
     if rx is not None:
-        return _prescribed_dose(agent, rx, level, calculated, course)
-    return _rounded_dose(course, agent, level, calculated), ()
+        return _prescribed_dose(agent, rx, level, calculated, course, replace(basis, rule="prescribed"))
+    return _rounded_dose(course, agent, level, calculated, basis), ()
 
 
-def _rounded_dose(course: Course, agent: Agent, level: int, calculated: float) -> Dose:
+def _rounded_dose(course: Course, agent: Agent, level: int, calculated: float, basis: DoseBasis) -> Dose:
     unit = agent.dose.unit
     rule = agent.rounding.rule
     if agent.dose.basis is Basis.FLAT:
-        return Dose(calculated, unit, f"{format_amount(calculated)} {unit}", level=level, calculated=calculated)
+        return Dose(calculated, unit, f"{format_amount(calculated)} {unit}", level=level, calculated=calculated,
+                    basis=basis)
     if rule == "nearest-combination":
         tablets = dosing.nearest_combination(calculated, agent.tablets, agent.rounding.max_tablets)
-        return _tablet_dose(tablets, level, calculated)
+        return _tablet_dose(tablets, level, calculated, replace(basis, rule=rule))
     if rule == "bsa-bands":
         bsa = course_bsa(course)
         assert bsa is not None
         bands = agent.rounding.bands.get(level)
         if not bands:
             raise DoseError(f"no BSA band table for dose level {level} of {agent.id}", field="rounding.bands")
-        return _tablet_dose(dosing.band_dose(bsa, bands), level, calculated)
+        return _tablet_dose(dosing.band_dose(bsa, bands), level, calculated, replace(basis, rule=rule))
     step = course.settings.infusion_step_mg or (agent.rounding.step if rule == "step" else None)
     amount = float(dosing.round_to_step(calculated, step)) if step else round(calculated, 2)
-    return Dose(amount, unit, f"{format_amount(amount)} {unit}", level=level, calculated=calculated)
+    basis = replace(basis, rule="step", step=float(step)) if step else replace(basis, rule="none")
+    return Dose(amount, unit, f"{format_amount(amount)} {unit}", level=level, calculated=calculated, basis=basis)
 
 
-def _tablet_dose(tablets: dosing.TabletDose, level: int, calculated: float) -> Dose:
+def _tablet_dose(tablets: dosing.TabletDose, level: int, calculated: float, basis: DoseBasis) -> Dose:
     return Dose(
-        float(tablets.mg), "mg", tablets.describe(), level=level, calculated=calculated, tablets=tablets.tablets
+        float(tablets.mg), "mg", tablets.describe(), level=level, calculated=calculated, tablets=tablets.tablets,
+        basis=basis,
     )
 
 
 def _prescribed_dose(
-    agent: Agent, rx: Prescribed, level: int, calculated: float | None, course: Course
+    agent: Agent, rx: Prescribed, level: int, calculated: float | None, course: Course, basis: DoseBasis,
 ) -> tuple[Dose, tuple[Note, ...]]:
-    """The prescription as given, with a warning (in each language) when it cannot be made from the
-    tablets or lies beyond the site's threshold from the calculated dose. Never changed."""
+    """The prescription as given, with a warning when it cannot be made from the tablets or lies
+    beyond the site's threshold from the calculated dose. Never changed."""
     text = f"{format_amount(rx.amount)} {rx.unit}"
     tablets: tuple[tuple[int, int], ...] = ()
     notes: list[Note] = []
-    name_zh = agent.names.zh or agent.names.en
     if agent.tablets and rx.unit == "mg":
         made = dosing.nearest_combination(rx.amount, agent.tablets, agent.rounding.max_tablets)
         if made.mg == rx.amount:
             text, tablets = made.describe(), made.tablets
         else:
-            strengths = ", ".join(str(t) for t in agent.tablets)
-            notes.append(Note(
-                "dose-tablets",
-                f"{agent.names.en}: prescribed {text} cannot be made from {strengths} mg tablets",
-                f"{name_zh}：处方剂量 {text} 无法用 {strengths} mg 片剂组成，请核对",
-            ))
+            notes.append(Note("dose-tablets", {
+                "agent": agent.id, "name": agent.names, "amount": rx.amount, "unit": rx.unit,
+                "strengths": tuple(agent.tablets),
+            }))
     threshold = course.settings.dose_threshold
     if calculated is not None and dosing.exceeds_threshold(rx.amount, calculated, threshold):
-        pct = dosing.deviation(rx.amount, calculated) * 100
-        amount = f"{format_amount(rx.amount)} {rx.unit}"
-        notes.append(Note(
-            "dose-deviation",
-            f"{agent.names.en}: prescribed {amount} is {pct:+.1f} % from the calculated {calculated:.0f} mg "
-            f"(threshold {threshold * 100:g} %)",
-            f"{name_zh}：处方剂量 {amount} 与计算剂量 {calculated:.0f} mg 相差 {pct:+.1f}%"
-            f"（阈值 {threshold * 100:g}%），请核对",
-        ))
+        notes.append(Note("dose-deviation", {
+            "agent": agent.id, "name": agent.names, "amount": rx.amount, "unit": rx.unit,
+            "calculated": calculated, "deviation": dosing.deviation(rx.amount, calculated),
+            "threshold": threshold,
+        }))
     dose = Dose(
         rx.amount, rx.unit, text, level=level, calculated=calculated, prescribed=True,
-        tablets=tablets, warning="; ".join(n.en for n in notes),
+        tablets=tablets, warnings=tuple(notes), basis=basis,
     )
     return dose, tuple(notes)

@@ -6,19 +6,22 @@ Every date any output shows is computed here and nowhere else.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from picture_schedule.core.model import (
     Agent,
+    Booking,
     Change,
     Course,
     Cycle,
     Dose,
     Event,
     Kind,
+    Names,
     Note,
+    Reason,
     Regimen,
     Schedule,
     Slot,
@@ -27,9 +30,11 @@ from picture_schedule.core.model import (
     frozen_map,
 )
 from picture_schedule.core.prescribing import dose_for
+from picture_schedule.errors import InputError
 
 if TYPE_CHECKING:
     from picture_schedule.core.clinic import ClinicCalendar
+    from picture_schedule.core.model import Site
 
 
 def event_id(regimen: Regimen, cycle: int | None, agent: str, day: int | None = None, slot: Slot | None = None) -> str:
@@ -50,19 +55,40 @@ def expand_regimen(regimen: Regimen, start: dt.date, cycles: int | None = None) 
     return expand(Course(patient="", regimen=regimen, start=start, cycles=cycles or regimen.cycles))
 
 
+def calendar_for(site: Site) -> ClinicCalendar:
+    """The clinic calendar a site describes (holidays are imported only when a country is set)."""
+    from picture_schedule.core.clinic import ClinicCalendar
+
+    return ClinicCalendar(
+        clinic_days=site.clinic_days,
+        country=site.holiday_country,
+        subdivision=site.holiday_subdivision,
+        extra_closures=site.extra_closures,
+        extra_openings=site.extra_openings,
+    )
+
+
+def schedule(course: Course) -> Schedule:
+    """Expand a course; with a site, on the site's clinic calendar."""
+    return expand(course, calendar_for(course.site) if course.site else None)
+
+
 def expand(course: Course, calendar: ClinicCalendar | None = None, *, brief: bool = False) -> Schedule:
     """Expand ``course`` on ``calendar`` (the site's clinic days; None: every day is open).
 
     ``brief``: cycles (day 1s, shifts, chair minutes) and their date notes only, no events: what
     chair planning needs, about twenty times faster. Renderers of a patient's schedule refuse it.
-    Each event's ``revision`` counts the recorded changes that altered it (date, time, dose or
-    status), so calendar clients can tell an update from a new event.
+    Each event's ``revision`` counts the recorded changes that altered it (date, time, dose, dose
+    level or status), plus, for a day-1 infusion, how many times the cycle's chair was booked, so
+    calendar clients can tell an update from a new event; its ``changes`` are the reasons of those
+    recorded changes.
     """
     final = _Expansion(course, course.changes, calendar, brief=brief)
     if brief:
         years, notes = _estimated(course, calendar, final.cycles, (), final.notes)
         return Schedule(course, tuple(final.cycles), (), (), notes, years, brief=True)
     revisions: dict[str, tuple[int, dt.datetime | None]] = {}
+    altered: dict[str, list[Reason]] = {}
     if course.changes:
         before = _Expansion(course, (), calendar).signatures()
         for k, change in enumerate(course.changes, start=1):
@@ -73,16 +99,73 @@ def expand(course: Course, calendar: ClinicCalendar | None = None, *, brief: boo
                 if before.get(key) != after.get(key):
                     count, _ = revisions.get(key, (0, None))
                     revisions[key] = (count + 1, change.recorded)
+                    altered.setdefault(key, []).append(change_reason(course.regimen, change))
             before = after
 
     def revised(event: Event) -> Event:
         count, when = revisions.get(event.id, (0, None))
-        return replace(event, revision=count, modified=when) if count else event
+        booking = course.bookings.get(event.cycle) if event.kind is Kind.INFUSION and event.day == 1 else None
+        if booking is not None:  # booked, re-booked, or booked for a date this day 1 no longer has
+            count += booking.revision
+            if booking.recorded is not None and (when is None or booking.recorded > when):
+                when = booking.recorded
+        if not count:
+            return event
+        return replace(event, revision=count, modified=when, changes=tuple(altered.get(event.id, ())))
 
     events = tuple(sorted((revised(e) for e in final.events), key=lambda e: e.sort_key))
     cancelled = tuple(sorted((revised(e) for e in final.cancelled), key=lambda e: e.sort_key))
     years, notes = _estimated(course, calendar, final.cycles, events, final.notes)
-    return Schedule(course, tuple(final.cycles), events, cancelled, notes, years)
+    closures = _closures(calendar, course, final.cycles, (*events, *cancelled))
+    return Schedule(course, tuple(final.cycles), events, cancelled, notes, years, closures=closures)
+
+
+def change_reason(regimen: Regimen, change: Change) -> Reason:
+    """A recorded change as outputs show it: what it did, its reason as typed, who recorded it and when."""
+    n = change.cycle
+
+    def names(agent_id: str) -> Names:
+        try:
+            return regimen.agent(agent_id).names
+        except KeyError:
+            return Names(agent_id)
+
+    actions: list[Reason] = []
+    if change.delay_days:
+        actions.append(Reason("delayed", {"cycle": n, "days": change.delay_days}))
+    for target, level in change.dose_level.items():
+        ids = [a.id for a in regimen.agents if a.dose_levels] if target == "all" else [target]
+        actions.extend(Reason("dose-level", {"cycle": n, "agent": i, "name": names(i), "level": level}) for i in ids)
+    for agent_id, rx in change.prescribed.items():
+        actions.append(Reason("prescribed", {"cycle": n, "agent": agent_id, "name": names(agent_id),
+                                             "amount": rx.amount, "unit": rx.unit}))
+    actions.extend(Reason("omitted", {"cycle": n, "agent": a, "name": names(a)}) for a in change.omit)
+    if change.hold_days:
+        actions.append(Reason("held", {"cycle": n, "days": tuple(sorted(change.hold_days))}))
+    if change.stop:
+        actions.append(Reason("stopped", {"cycle": n}))
+    return Reason("change", {"cycle": n, "actions": tuple(actions), "reason": Reason.typed(change.reason),
+                             "by": change.by, "recorded": change.recorded})
+
+
+def _closures(
+    calendar: ClinicCalendar | None, course: Course, cycles: Sequence[Cycle], events: Sequence[Event],
+) -> Mapping[dt.date, Reason]:
+    """Why each closed day is closed, over the whole months the schedule touches."""
+    if calendar is None:
+        return frozen_map()
+    dates = [course.start, *(e.date for e in events), *(c.planned_day1 for c in cycles), *(c.last_day for c in cycles)]
+    first = min(dates).replace(day=1)
+    last = max(dates)
+    last = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)  # end of its month
+    closed: dict[dt.date, Reason] = {}
+    day = first
+    while day <= last:
+        closure = calendar.closure(day)
+        if closure is not None:
+            closed[day] = closure.reason
+        day += dt.timedelta(days=1)
+    return frozen_map(closed)
 
 
 def _estimated(
@@ -96,24 +179,11 @@ def _estimated(
     years = calendar.estimated_years(course.start, last)
     if not years:
         return (), tuple(_unique(notes))
-    listed = ", ".join(str(y) for y in years)
-    warning = Note(
-        "estimated-holidays",
-        f"holiday dates for {listed} are estimates: the official calendar is not announced yet; "
-        "check day-1 dates again when it is",
-        f"{listed} 年的节假日为估算日期，官方安排尚未公布；公布后请再次核对各周期第1天",
-    )
-    return years, tuple(_unique([*notes, warning]))
+    return years, tuple(_unique([*notes, Note("estimated-holidays", {"years": years})]))
 
 
 def _unique(notes: Iterable[Note]) -> list[Note]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for note in notes:
-        if (note.code, note.en) not in seen:
-            seen.add((note.code, note.en))
-            out.append(note)
-    return out
+    return list(dict.fromkeys(notes))
 
 
 @dataclass
@@ -121,7 +191,7 @@ class _Plan:
     """What the changes say about one cycle."""
 
     delay: int = 0
-    delay_reason: str = ""
+    delay_reason: tuple[Reason, ...] = ()
     omit: tuple[str, ...] = ()
     hold: tuple[int, ...] = ()
     stopped: bool = False
@@ -147,8 +217,9 @@ class _Expansion:
         self._run()
 
     def signatures(self) -> dict[str, tuple]:
-        sig = {e.id: (e.date, e.time, e.dose.text if e.dose else "", "planned") for e in self.events}
-        sig.update({e.id: (e.date, e.time, "", "cancelled") for e in self.cancelled})
+        sig = {e.id: (e.date, e.time, e.dose.text if e.dose else "", e.dose.level if e.dose else 0, e.status.value)
+               for e in self.events}
+        sig.update({e.id: (e.date, e.time, "", 0, "cancelled") for e in self.cancelled})
         return sig
 
     def _plan(self, number: int) -> _Plan:
@@ -156,8 +227,8 @@ class _Expansion:
         for change in self.changes:
             if change.cycle == number:
                 plan.delay += change.delay_days
-                if change.delay_days:
-                    plan.delay_reason = "; ".join(r for r in (plan.delay_reason, change.reason) if r)
+                if change.delay_days and change.reason:
+                    plan.delay_reason += (Reason.typed(change.reason),)
                 plan.omit += tuple(a for a in change.omit if a not in plan.omit)
                 plan.hold += tuple(d for d in change.hold_days if d not in plan.hold)
             if change.cycle <= number and change.stop:
@@ -193,20 +264,20 @@ class _Expansion:
         course, regimen = self.course, self.regimen
         site = course.settings
         previous: dt.date | None = None
-        carried = carried_zh = ""  # why earlier cycles moved, for the cycles that follow them
+        previous_last: dt.date | None = None  # the last treatment day of the latest cycle given
+        carried: tuple[Reason, ...] = ()  # why earlier cycles moved, for the cycles that follow them
         for number in range(1, course.cycles + 1):
             plan = self._plan(number)
             planned = course.start + dt.timedelta(days=regimen.cycle_days * (number - 1))
             target = (course.start if previous is None else previous + dt.timedelta(days=regimen.cycle_days))
             target += dt.timedelta(days=plan.delay)
-            day1, shift_en, shift_zh = self._shift(number, target)
+            earliest = previous_last + dt.timedelta(days=1) if previous_last is not None else None
+            day1, shift, unconfirmed = self._shift(number, target, earliest)
             levels = self._levels(number)
-            own = "; ".join(r for r in (plan.delay_reason, shift_en) if r)
-            own_zh = "；".join(r for r in (plan.delay_reason, shift_zh) if r)
+            own = plan.delay_reason + ((shift,) if shift else ())
             if own:
-                carried, carried_zh = f"follows cycle {number}: {own}", f"随第{number}周期调整：{own_zh}"
-            reason = own or (carried if day1 != planned else "")
-            reason_zh = own_zh or (carried_zh if day1 != planned else "")
+                carried = (Reason("follows", {"cycle": number, "reasons": own}),)
+            reason = own or (carried if day1 != planned else ())
             cycle = Cycle(
                 number=number,
                 planned_day1=planned,
@@ -214,24 +285,32 @@ class _Expansion:
                 last_day=day1 + dt.timedelta(days=regimen.cycle_days - 1),
                 delay_days=(day1 - planned).days,
                 delay_reason=plan.delay_reason,
-                shift_reason=shift_en,
-                shift_reason_zh=shift_zh,
+                shift_reason=shift,
                 move_reason=reason,
-                move_reason_zh=reason_zh,
                 dose_levels=frozen_map({a.id: levels.get(a.id, 0) for a in regimen.agents if a.dose_levels}),
                 omitted=plan.omit,
                 held_days=tuple(sorted(plan.hold)),
+                booking=self._booking(number, day1),
+                status=Status.TENTATIVE if unconfirmed else Status.PLANNED,
+                status_reason=unconfirmed,
+                changes=tuple(change_reason(regimen, ch) for ch in self.changes if ch.cycle == number),
             )
+            if previous_last is not None and day1 <= previous_last and not plan.stopped:
+                raise InputError(
+                    f"cycle {number} would start on {day1.isoformat()}, on or before the last treatment day of "
+                    f"cycle {number - 1} ({previous_last.isoformat()}); a negative delay_days may bring a cycle "
+                    "forward only into the previous cycle's rest days",
+                    source=course.source or None, field=f"changes (cycle {number})")
             events = self._cycle_events(cycle, levels)
             if plan.stopped:
                 self.stopped[number] = cycle
-                self.cancelled.extend(replace(e, status=Status.CANCELLED) for e in events)
+                self.cancelled.extend(replace(e, status=Status.CANCELLED, status_reason=None) for e in events)
             else:
                 if previous is not None:
                     self._check_interval(number, previous, day1)
                 cancelled = [e for e in events if e.agent in plan.omit or (
                     e.kind is Kind.ORAL and e.day in plan.hold)]
-                self.cancelled.extend(replace(e, status=Status.CANCELLED) for e in cancelled)
+                self.cancelled.extend(replace(e, status=Status.CANCELLED, status_reason=None) for e in cancelled)
                 kept = [e for e in events if e not in cancelled]
                 infusions = [e for e in kept if e.kind is Kind.INFUSION]
                 if infusions:
@@ -243,28 +322,41 @@ class _Expansion:
                     )
                 self.cycles.append(cycle)
                 self.events.extend(kept)
+                if kept:
+                    previous_last = max(e.date for e in kept)
             previous = day1
         if not self.brief:
             self._visits()
 
-    def _shift(self, number: int, target: dt.date) -> tuple[dt.date, str, str]:
+    def _shift(self, number: int, target: dt.date, earliest: dt.date | None = None,
+               ) -> tuple[dt.date, Reason | None, Reason | None]:
+        """Day 1, why it moved (or None), and why it is unconfirmed: on a closed day (or None).
+
+        ``earliest``: the first day after the previous cycle's treatment; a shift never goes before it."""
         if self.calendar is None:
-            return target, "", ""
+            return target, None, None
         from picture_schedule.core.clinic import ShiftPolicy, shift_day
 
         site = self.course.settings
-        shift = shift_day(target, self.calendar, ShiftPolicy(site.shift_policy), site.max_shift_days)
+        shift = shift_day(target, self.calendar, ShiftPolicy(site.shift_policy), site.max_shift_days, earliest)
+        unconfirmed = None
         if shift.blocked and shift.closure is not None:
-            self.notes.append(Note(
-                "closed-day1",
-                f"cycle {number} day 1: {shift.reason}",
-                f"第{number}周期第1天：{shift.reason_zh}",
-            ))
+            self.notes.append(Note("closed-day1", {"cycle": number, "reason": shift.reason}))
+            unconfirmed = Reason("unconfirmed", {"closure": shift.closure.reason})
         if shift.actual == target:
-            return target, "", ""
-        en, zh = f"cycle {number} day 1 {shift.reason}", f"第{number}周期第1天{shift.reason_zh}"
-        self.notes.append(Note("shift", en, zh))
-        return shift.actual, en, zh
+            return target, None, unconfirmed
+        self.notes.append(Note("shift", {"cycle": number, "reason": shift.reason}))
+        return shift.actual, Reason("cycle-shift", {"cycle": number, "reason": shift.reason}), unconfirmed
+
+    def _booking(self, number: int, day1: dt.date) -> Booking | None:
+        """The cycle's chair booking, if it is for this day 1; a booking for another date is not applied."""
+        booking = self.course.bookings.get(number)
+        if booking is None:
+            return None
+        if booking.day is not None and booking.day != day1:
+            self.notes.append(Note("booking-stale", {"cycle": number, "booked": booking.day, "day1": day1}))
+            return None
+        return booking
 
     def _check_interval(self, number: int, previous: dt.date, day1: dt.date) -> None:
         from picture_schedule.core.clinic import interval_flag
@@ -273,11 +365,7 @@ class _Expansion:
         length = self.regimen.cycle_days
         flag = interval_flag(previous, day1, length, window, cycle=number)
         if flag:
-            days = (day1 - previous).days
-            self.notes.append(Note(
-                "interval", flag,
-                f"第{number}周期与第{number - 1}周期间隔 {days} 天（允许 {length} −{window[0]}/+{window[1]} 天）",
-            ))
+            self.notes.append(flag)
 
     def _dose(self, agent: Agent, level: int, number: int) -> Dose:
         key = (agent.id, level, number)
@@ -293,7 +381,11 @@ class _Expansion:
         n = cycle.number
         moved = cycle.moved
 
-        def make(agent: Agent, day: int, time: dt.time | None, slot: Slot | None = None, minutes: int = 0) -> Event:
+        tentative = cycle.status is Status.TENTATIVE
+        at_home = Reason("unconfirmed-cycle", {"cycle": n}) if tentative else None
+
+        def make(agent: Agent, day: int, time: dt.time | None, slot: Slot | None = None, minutes: int = 0,
+                 booked: bool = False) -> Event:
             return Event(
                 id=event_id(regimen, n, agent.id, day, slot),
                 date=cycle.day1 + dt.timedelta(days=day - 1),
@@ -306,11 +398,14 @@ class _Expansion:
                 dose=None if self.brief else self._dose(agent, levels.get(agent.id, 0), n),
                 minutes=minutes,
                 moved=moved,
-                move_reason=cycle.move_reason if moved else "",
-                move_reason_zh=cycle.move_reason_zh if moved else "",
+                move_reason=cycle.move_reason if moved else (),
+                status=Status.TENTATIVE if tentative else Status.PLANNED,
+                status_reason=(cycle.status_reason if agent.kind is Kind.INFUSION else at_home) if tentative else None,
+                booked=booked,
             )
 
-        clock = dt.datetime.combine(cycle.day1, site.infusion_time)
+        booking = cycle.booking
+        clock = dt.datetime.combine(cycle.day1, booking.start if booking else site.infusion_time)
         for agent in sorted((a for a in regimen.agents if a.kind is Kind.INFUSION), key=lambda a: a.order):
             if agent.id in cycle.omitted:  # an omitted infusion takes no chair time
                 for day in agent.days:
@@ -319,7 +414,7 @@ class _Expansion:
             for day in agent.days:
                 minutes = agent.minutes_in(n)
                 if day == 1:
-                    events.append(make(agent, day, clock.time(), minutes=minutes))
+                    events.append(make(agent, day, clock.time(), minutes=minutes, booked=booking is not None))
                     clock += dt.timedelta(minutes=minutes)
                 else:
                     events.append(make(agent, day, site.infusion_time, minutes=minutes))
@@ -380,33 +475,32 @@ class _Expansion:
         target = anchor + dt.timedelta(days=spec.offset)
         earliest = target + dt.timedelta(days=spec.earliest)
         latest = target + dt.timedelta(days=spec.latest)
-        day, moved_reason, moved_reason_zh = target, "", ""
-        if self.calendar is not None and not self.calendar.is_open(target):
-            closure = self.calendar.closure(target)
+        day = target
+        moved_reason: tuple[Reason, ...] = ()
+        unconfirmed: Reason | None = None
+        closure = self.calendar.closure(target) if self.calendar is not None else None
+        if self.calendar is not None and closure is not None:
             candidates = sorted(
                 (earliest + dt.timedelta(days=i) for i in range((latest - earliest).days + 1)),
                 key=lambda d: (abs((d - target).days), d),  # nearest open day, ties earlier
             )
             open_days = [d for d in candidates if self.calendar.is_open(d)]
-            why = closure.reason if closure else "clinic closed"
-            why_zh = closure.reason_zh if closure else "门诊休息"
             if open_days:
                 day = open_days[0]
-                moved_reason = f"moved from {target.isoformat()}: {why}"
-                moved_reason_zh = f"由 {target.isoformat()} 调整：{why_zh}"
+                moved_reason = (Reason("visit-moved", {"target": target, "closure": closure.reason}),)
             else:
-                self.notes.append(Note(
-                    "visit-window",
-                    f"{spec.names.en}: no open clinic day between {earliest.isoformat()} and "
-                    f"{latest.isoformat()} (target {target.isoformat()}: {why})",
-                    f"{spec.names.get('zh-CN')}：{earliest.isoformat()} 至 {latest.isoformat()} 之间没有门诊开放日",
-                ))
+                self.notes.append(Note("visit-window", {
+                    "visit": spec.id, "name": spec.names, "target": target, "earliest": earliest,
+                    "latest": latest, "closure": closure.reason,
+                }))
+                unconfirmed = Reason("unconfirmed", {"closure": closure.reason})
         cycle_no = anchor_cycle or self._cycle_of(day, given)
         cycle_day1 = given[cycle_no].day1 if cycle_no in given else self.course.start
         self.events.append(Event(
             id=vid, date=day, time=spec.time, kind=Kind.VISIT, agent=spec.id, cycle=cycle_no,
             day=(day - cycle_day1).days + 1, moved=bool(moved_reason), move_reason=moved_reason,
-            move_reason_zh=moved_reason_zh, window=(earliest, latest),
+            window=(earliest, latest), status=Status.TENTATIVE if unconfirmed else Status.PLANNED,
+            status_reason=unconfirmed,
         ))
 
     @staticmethod

@@ -6,16 +6,18 @@ Validation collects every problem of a file before failing, so `validate` can li
 
 from __future__ import annotations
 
-from picture_schedule.loading.course import course_from_data, load_course, validate
+from picture_schedule.loading.course import course_from_data, course_from_text, load_course, validate
 from picture_schedule.loading.reader import parse_date, parse_toml, read_toml
 from picture_schedule.loading.regimen import (
     builtin_regimens,
     load_regimen,
     regimen_from_data,
 )
+from picture_schedule.loading.resolver import FolderResolver, MappingResolver, Resolver
 from picture_schedule.loading.site import load_site, site_from_data
 
 __all__ = [
-    "builtin_regimens", "course_from_data", "load_course", "load_regimen", "load_site", "parse_date",
-    "parse_toml", "read_toml", "regimen_from_data", "site_from_data", "validate",
+    "FolderResolver", "MappingResolver", "Resolver", "builtin_regimens", "course_from_data", "course_from_text",
+    "load_course", "load_regimen", "load_site", "parse_date", "parse_toml", "read_toml", "regimen_from_data",
+    "site_from_data", "validate",
 ]

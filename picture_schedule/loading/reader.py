@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,25 +15,107 @@ from picture_schedule.core.model import (
     Names,
 )
 from picture_schedule.errors import InputError, Problems, ScheduleError
+from picture_schedule.output import note_input
 
 _MISSING = object()
+ID_PATTERN = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")  # regimen, agent and visit ids (at most 64)
 
+# Limits on what a command reads (docs/security.md): a bigger input is refused at once, never read.
+INPUT_FILE_MAX = 1_000_000  # bytes: a course, site, regimen or cohort file
+STUDY_NUMBER_MAX = 32  # characters
+REASON_MAX = 500  # characters: a change's reason
+NAME_MAX = 100  # characters: who did something (--by)
+DISPLAY_NAME_MAX = 300  # characters: the name on a diary's cover
+
+# C0 and C1 controls (and DEL), bidirectional marks, embeddings, overrides and isolates: they make a
+# terminal run escape sequences or show a text reordered (U+202E turns "PIC-001" into "100-CIP").
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def text_problem(value: str, limit: int, *, free_text: bool = False) -> str | None:
+    """Why ``value`` cannot be a field of at most ``limit`` characters, or None. Identifiers (study
+    numbers, ids, names) may hold no control or bidirectional character; free text (a reason) may
+    also hold line breaks and tabs."""
+    if len(value) > limit:
+        return f"is {len(value):,} characters long; at most {limit} are allowed"
+    found = (_UNSAFE_IN_TEXT if free_text else _UNSAFE).search(value)
+    if found:
+        return (f"holds the control or bidirectional character U+{ord(found[0]):04X} "
+                f"(at character {found.start() + 1}); remove it")
+    return None
+
+
+def check_text(value: str, limit: int, *, source: str | None = None, field: str | None = None,
+               free_text: bool = False) -> str:
+    """``value`` if :func:`text_problem` finds nothing; else an :class:`InputError`."""
+    problem = text_problem(value, limit, free_text=free_text)
+    if problem:
+        raise InputError(problem, source=source, field=field)
+    return value
 
 
 def read_toml(path: Path | str, label: str | None = None) -> tuple[dict[str, Any], str]:
     """Parse a TOML file; errors name the file and the line."""
     label = label or str(path)
+    return parse_toml(read_text(path, label), label), label
+
+
+def read_text(path: Path | str, label: str | None = None, what: str = "", *, encoding: str = "utf-8") -> str:
+    """A UTF-8 text file (see :func:`read_input`); errors name ``label`` (default: the path). ``what``
+    ("regimen") names the kind of file expected in the messages."""
+    label = label or str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", source=label) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a TOML file", source=label) from None
+        return read_input(path, label, what).decode(encoding)
     except UnicodeDecodeError:
         raise InputError("is not UTF-8 text", source=label) from None
+
+
+def read_input(path: Path | str, label: str | None = None, what: str = "") -> bytes:
+    """The bytes of an input file: the one place every course, site, regimen and cohort file is read.
+
+    Only a regular file of at most :data:`INPUT_FILE_MAX` bytes is read. Anything else (a device
+    such as ``/dev/zero``, a FIFO, a socket) is refused after an ``os.stat``, before it is opened;
+    a file that grows or is swapped after that check is still read no further than the limit."""
+    label = label or str(path)
+    kind = f"{what} " if what else ""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"no such {kind}file", source=label) from None
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror})", source=label) from None
-    return parse_toml(text, label), label
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"is a folder, expected a {kind}file", source=label)
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"is not a regular file (a device, FIFO or socket); give a {kind}file", source=label)
+    if info.st_size > INPUT_FILE_MAX:
+        raise InputError(f"is {info.st_size:,} bytes; an input file may be at most {INPUT_FILE_MAX:,} bytes",
+                         source=label)
+    note_input(path)  # a command may not write its output over a file it reads
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", source=label) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the check and the open
+            raise InputError(f"is not a regular file (a device, FIFO or socket); give a {kind}file", source=label)
+        chunks, size = [], 0
+        while size <= INPUT_FILE_MAX:
+            chunk = os.read(fd, INPUT_FILE_MAX + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", source=label) from None
+    finally:
+        os.close(fd)
+    if size > INPUT_FILE_MAX:
+        raise InputError(f"is over {INPUT_FILE_MAX:,} bytes; an input file may be at most {INPUT_FILE_MAX:,} bytes",
+                         source=label)
+    return b"".join(chunks)
 
 
 def parse_toml(text: str, label: str) -> dict[str, Any]:

@@ -20,11 +20,17 @@ from picture_schedule.core.model import (
     frozen_map,
 )
 from picture_schedule.errors import InputError, ScheduleError
-from picture_schedule.loading.reader import Reader, finish, parse_toml, show
+from picture_schedule.loading.reader import ID_PATTERN, Reader, finish, parse_toml, show
+from picture_schedule.loading.resolver import Resolver, resolver_for
+from picture_schedule.loading.site_schema import read_settings
 
-ANCHORS = ("cycle", "last-cycle", "end", "start")
 ROUNDING_RULES = ("nearest-combination", "bsa-bands", "step", "none")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: Standard medication codes an agent may carry (``codes = { atc = "L01XA03" }``): system → (pattern, what).
+MEDICATION_CODES = {
+    "atc": (re.compile(r"\A[A-Z](?:[0-9]{2}(?:[A-Z](?:[A-Z](?:[0-9]{2})?)?)?)?\Z"),
+            "a WHO ATC code such as \"L01XA03\" (or a group such as \"L03AC\")"),
+    "rxnorm": (re.compile(r"\A[1-9][0-9]{0,9}\Z"), "an RxNorm concept id (RxCUI), digits only"),
+}
 
 
 def builtin_regimens() -> list[str]:
@@ -33,31 +39,23 @@ def builtin_regimens() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_regimen(ref: str | Path, relative_to: Path | None = None) -> Regimen:
-    """A built-in regimen by name (``picture``) or a regimen TOML file by path."""
+def load_regimen(ref: str | Path, relative_to: Path | Resolver | None = None) -> Regimen:
+    """A built-in regimen by name (``picture``) or a regimen TOML file by path (relative to
+    ``relative_to``: a folder, or a resolver of the files a course names)."""
     text, label = regimen_text(ref, relative_to)
     return regimen_from_toml(text, label)
 
 
-def regimen_text(ref: str | Path, relative_to: Path | None = None) -> tuple[str, str]:
+def regimen_text(ref: str | Path, relative_to: Path | Resolver | None = None) -> tuple[str, str]:
     """The TOML text of a regimen reference and the label errors should use."""
     name = str(ref)
     if name in builtin_regimens():
         resource = resources.files("picture_schedule") / "regimens" / f"{name}.toml"
         return resource.read_text(encoding="utf-8"), f"{name}.toml"
-    path = Path(ref)
-    if relative_to is not None and not path.is_absolute():
-        path = relative_to / path
-    if not path.suffix and not path.exists():
+    files = resolver_for(relative_to)
+    if not Path(name).suffix and not files.has(name):
         raise InputError(f"unknown regimen {name!r} (built-in: {', '.join(builtin_regimens())}; or give a .toml path)")
-    try:
-        return path.read_text(encoding="utf-8"), str(ref)
-    except FileNotFoundError:
-        raise InputError("no such regimen file", source=str(ref)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a regimen TOML file", source=str(ref)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot be read ({exc})", source=str(ref)) from None
+    return files.read(name, "regimen"), name
 
 
 def regimen_from_toml(text: str, label: str) -> Regimen:
@@ -68,7 +66,7 @@ def regimen_from_data(data: dict[str, Any], label: str) -> Regimen:
     r = Reader(data, label)
     rid = r.text("id")
     if rid is not None and not ID_PATTERN.match(rid):
-        r.problem("id", f"{rid!r} must be lower-case letters, digits and hyphens")
+        r.problem("id", f"{rid!r} must be lower-case letters, digits and hyphens (at most 64)")
     version = r.text("version")
     trial = r.text("trial", "")
     title = r.names("title")
@@ -93,7 +91,7 @@ def regimen_from_data(data: dict[str, Any], label: str) -> Regimen:
 def _agent(a: Reader, cycle_days: int) -> Agent | None:
     aid = a.text("id")
     if aid is not None and not ID_PATTERN.match(aid):
-        a.problem("id", f"{aid!r} must be lower-case letters, digits and hyphens")
+        a.problem("id", f"{aid!r} must be lower-case letters, digits and hyphens (at most 64)")
     names = a.names("name")
     kind_text = a.text("kind", choices=tuple(k.value for k in Kind if k is not Kind.VISIT))
     route = a.text("route")
@@ -119,6 +117,7 @@ def _agent(a: Reader, cycle_days: int) -> Agent | None:
         a.problem("tablets", f"{list(tablets)}: tablet strengths must be positive mg")
     rounding = _rounding(a, tablets)
     source = a.text("source", "")
+    codes = _codes(a)
     a.done()
     if aid is None or names is None or kind_text is None or route is None or dose is None or days is None:
         return None
@@ -126,7 +125,26 @@ def _agent(a: Reader, cycle_days: int) -> Agent | None:
         id=aid, names=names, kind=Kind(kind_text), route=route, dose=dose, days=days, slots=slots,
         infusion_minutes=minutes or (), order=order or 0, dose_levels=frozen_map(levels),
         rounding=rounding or Rounding(), tablets=tuple(sorted(tablets or (), reverse=True)), source=source,
+        codes=frozen_map(codes),
     )
+
+
+def _codes(a: Reader) -> dict[str, str]:
+    """The agent's optional ``codes`` table: each key a known code system, each value checked."""
+    c = a.table("codes")
+    if c is None:
+        return {}
+    codes: dict[str, str] = {}
+    for system, (pattern, what) in MEDICATION_CODES.items():
+        code = c.text(system, None)
+        if code is None:
+            continue
+        if not pattern.match(code):
+            c.problem(system, f"{show(code)} is not {what}")
+        else:
+            codes[system] = code
+    c.done()
+    return codes
 
 
 def _dose_spec(a: Reader) -> DoseSpec | None:
@@ -268,22 +286,13 @@ def _bands(r: Reader, data: Any, tablets: tuple[int, ...]) -> dict[int, tuple]:
 
 
 def visit_spec(v: Reader) -> VisitSpec | None:
-    vid = v.text("id")
-    if vid is not None and not ID_PATTERN.match(vid):
-        v.problem("id", f"{vid!r} must be lower-case letters, digits and hyphens")
-    names = v.names("name")
-    anchor = v.text("anchor", choices=ANCHORS)
-    offset = v.integer("offset", -365, 3650, 0)
-    cycles = v.int_list("cycles", ())
-    window = v.int_list("window", (0, 0))
-    time = v.time("time", None)
-    source = v.text("source", "")
-    if window is not None and (len(window) != 2 or window[0] > 0 or window[1] < 0):
-        v.problem("window", f"{list(window)} must be [days_before ≤ 0, days_after ≥ 0]")
-        window = None
-    if cycles and anchor != "cycle":
+    """One ``[[visits]]`` table (regimen or site file), checked by the schema's visit settings."""
+    values = read_settings(v, "visits")
+    if values["cycles"] and values["anchor"] != "cycle":
         v.problem("cycles", "only used with anchor = \"cycle\"")
     v.done()
-    if vid is None or names is None or anchor is None or offset is None or cycles is None or window is None:
+    if any(values[key] is None for key in ("id", "name", "anchor", "offset", "cycles", "window")):
         return None
-    return VisitSpec(vid, names, anchor, offset, cycles, window[0], window[1], time, source)
+    earliest, latest = values["window"]
+    return VisitSpec(values["id"], values["name"], values["anchor"], values["offset"], values["cycles"], earliest,
+                     latest, values["time"], values["source"] or "")

@@ -37,6 +37,7 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -48,6 +49,8 @@ from picture_schedule.core.model import Change, Course, Regimen, Schedule, Site
 from picture_schedule.core.scheduler import expand
 from picture_schedule.errors import InputError, Problems, ScheduleError
 from picture_schedule.loading import load_course, load_regimen, parse_date, read_toml
+from picture_schedule.loading.reader import STUDY_NUMBER_MAX, read_input, text_problem
+from picture_schedule.render.messages import reason_text
 
 if TYPE_CHECKING:
     from picture_schedule.core.clinic import ClinicCalendar
@@ -121,14 +124,13 @@ def _raise(problems: list[ScheduleError]) -> None:
 
 
 def _read_text(path: Path, label: str) -> str:
+    """The cohort CSV, read (bounded, regular files only) by the one input reader."""
+    if not os.path.lexists(path):
+        raise InputError("no such file or folder", source=label)
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such file or folder", source=label) from None
+        return read_input(path, label).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("is not UTF-8 text (save the spreadsheet as CSV UTF-8)", source=label) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror})", source=label) from None
 
 
 class _Rows:
@@ -232,6 +234,8 @@ def _member(
         return _course_member(values, line, csv_path, site, rows, regimens, origin)
     if not patient:
         rows.problem(line, "patient", "is empty: give the pseudonymous study number")
+    elif problem := text_problem(patient, STUDY_NUMBER_MAX):
+        rows.problem(line, "patient", problem)
     start = None
     if not values.get("start", ""):
         rows.problem(line, "start", "is empty: give cycle 1 day 1 as YYYY-MM-DD (or a course file)")
@@ -400,12 +404,12 @@ _CALENDARS_KEPT = 8
 
 
 def calendar(site: Site) -> ClinicCalendar:
-    """The clinic calendar of ``site`` (what ``api.schedule`` builds for each course), kept for the
+    """The clinic calendar of ``site`` (what ``scheduler.schedule`` builds for each course), kept for the
     last few site objects: building one, and filling in a year of holidays, takes milliseconds."""
     key = id(site)
     found = _CALENDARS.get(key)
     if found is None or found[0] is not site:
-        from picture_schedule.api import calendar_for
+        from picture_schedule.core.scheduler import calendar_for
 
         while len(_CALENDARS) >= _CALENDARS_KEPT:
             _CALENDARS.pop(next(iter(_CALENDARS)))
@@ -433,7 +437,7 @@ def unit_on_calendar(site: Site, unit: Unit, first: dt.date, last: dt.date) -> U
 def expand_cohort(
     cohort: Cohort, *, progress: Callable[[int], None] | None = None
 ) -> tuple[Schedule, ...]:
-    """Each member's schedule, on its site's clinic calendar (what ``api.schedule`` gives).
+    """Each member's schedule, on its site's clinic calendar (what ``scheduler.schedule`` gives).
 
     Plain members that differ only in their study number share one expansion (the scheduler
     never reads the study number), so a cohort of thousands with a few hundred distinct starts
@@ -489,7 +493,7 @@ def appointments(schedules: Iterable[Schedule]) -> list[Appointment]:
             day=cycle.day1,
             minutes=cycle.chair_minutes,
             regimen=s.regimen.id,
-            note=cycle.shift_reason,
+            note=reason_text(cycle.shift_reason, "en"),
         )
         for s in schedules
         for cycle in s.cycles
@@ -550,6 +554,6 @@ def closures(site: Site, first: dt.date, last: dt.date) -> dict[dt.date, str]:
         if unit.opening(day) is not None:
             closure = clinic.closure(day)
             if closure is not None:
-                found[day] = closure.reason
+                found[day] = reason_text(closure.reason, "en")
         day += dt.timedelta(days=1)
     return found

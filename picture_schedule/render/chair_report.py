@@ -22,12 +22,15 @@ from zoneinfo import ZoneInfo
 
 from picture_schedule.core.chair_plan import WEEKDAYS, ChairPlan, DayLoad, Unit
 from picture_schedule.core.model import Schedule, Site
+from picture_schedule.render.messages import describe, reason_text
+from picture_schedule.render.tabular import spreadsheet_safe
 
 __all__ = [
     "CSV_COLUMNS",
     "LEVELS",
     "PRODID",
     "Report",
+    "UNPLACED_LISTED",
     "report",
     "to_csv",
     "to_html",
@@ -39,6 +42,12 @@ CSV_COLUMNS = ("patient", "cycle", "date", "chair", "start", "end", "minutes", "
 PRODID = "-//picture-schedule//chair plan//EN"
 UID_SALT = b"picture-schedule/chairs/uid/v1"
 UID_DOMAIN = "chairs.picture-schedule"
+
+#: Unplaced visits the report lists one by one (the earliest); the rest it counts per day, so its
+#: size grows with the days planned, not with the visits left out (the CSV keeps every row).
+UNPLACED_LISTED = 200
+#: Unplaced visits named in a day's row of "Chairs by day" before "and N more not placed".
+DAY_UNPLACED_NAMED = 10
 
 #: Heatmap levels by the share of the day's chair time asked for (demand / available), upper bounds.
 LEVELS = ((0.25, "up to 25 %"), (0.5, "25–50 %"), (0.75, "50–75 %"), (1.0, "75–100 %"))
@@ -130,6 +139,17 @@ class UnplacedRow:
 
 
 @dataclass(frozen=True)
+class UnplacedDay:
+    """The unplaced visits of one day beyond the first :data:`UNPLACED_LISTED`, counted."""
+
+    date: str
+    weekday: str
+    visits: int
+    hours: str  # chair time they asked for
+    reasons: str  # "no chair free for 195 min before 15:00 (12); …"
+
+
+@dataclass(frozen=True)
 class NoteRow:
     text: str
     patients: str
@@ -147,7 +167,7 @@ class Report:
     unit: tuple[tuple[str, str], ...]
     figures: tuple[tuple[str, str], ...]
     over: tuple[DayRow, ...]
-    unplaced: tuple[UnplacedRow, ...]
+    unplaced: tuple[UnplacedRow, ...]  # the first UNPLACED_LISTED, one by one
     days: tuple[DayRow, ...]
     months: tuple[Month, ...]
     heatmap_size: tuple[int, int]
@@ -158,6 +178,8 @@ class Report:
     hour_rows: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
     notes: tuple[NoteRow, ...]
     skipped: tuple[str, ...] = field(default=())
+    unplaced_total: int = 0
+    unplaced_days: tuple[UnplacedDay, ...] = ()  # the rest, by day
 
 
 def _level(load: DayLoad) -> str:
@@ -279,7 +301,7 @@ def _notes(schedules: Iterable[Schedule]) -> tuple[NoteRow, ...]:
     who: dict[str, list[str]] = {}
     for schedule in schedules:
         for note in schedule.notes:
-            who.setdefault(note.en, []).append(schedule.course.patient)
+            who.setdefault(describe(note, "en"), []).append(schedule.course.patient)
     rows = []
     for text, patients in who.items():
         unique = list(dict.fromkeys(patients))
@@ -306,12 +328,7 @@ def report(
     first = first or (days[0].day if days else None)
     last = last or (days[-1].day if days else None)
     day_rows = tuple(_day_row(load, plan) for load in days)
-    unplaced = tuple(
-        UnplacedRow(u.appointment.day.isoformat(), WEEKDAYS[u.appointment.day.weekday()][:3],
-                    u.appointment.patient, u.appointment.cycle, u.appointment.minutes,
-                    u.appointment.regimen, u.reason, u.appointment.note)
-        for u in plan.unplaced
-    )
+    unplaced, unplaced_days = _unplaced(plan)
     if first is not None and last is not None:
         months, size = _months(plan, first, last, closures)
         period = f"{first:%a %d %b %Y} – {last:%a %d %b %Y}"
@@ -374,14 +391,46 @@ def report(
         hour_rows=tuple(hour_rows),
         notes=_notes(schedules),
         skipped=tuple(skipped),
+        unplaced_total=len(plan.unplaced),
+        unplaced_days=unplaced_days,
     )
+
+
+def _unplaced(plan: ChairPlan) -> tuple[tuple[UnplacedRow, ...], tuple[UnplacedDay, ...]]:
+    """The first :data:`UNPLACED_LISTED` unplaced visits one by one, the others counted per day
+    with their reasons (each reason's text made once)."""
+    listed = []
+    texts: dict[object, str] = {}
+    per_day: dict[dt.date, tuple[list[int], dict[str, int]]] = {}
+    for number, u in enumerate(plan.unplaced):
+        a = u.appointment
+        text = texts.get(u.reason)
+        if text is None:
+            text = texts[u.reason] = reason_text(u.reason, "en")
+        if number < UNPLACED_LISTED:
+            listed.append(UnplacedRow(a.day.isoformat(), WEEKDAYS[a.day.weekday()][:3], a.patient, a.cycle,
+                                      a.minutes, a.regimen, text, a.note))
+            continue
+        totals, reasons = per_day.setdefault(a.day, ([0, 0], {}))
+        totals[0] += 1
+        totals[1] += a.minutes
+        reasons[text] = reasons.get(text, 0) + 1
+    days = tuple(
+        UnplacedDay(day.isoformat(), WEEKDAYS[day.weekday()][:3], visits, _hours(minutes),
+                    "; ".join(f"{text} ({count})" for text, count in reasons.items()))
+        for day, ((visits, minutes), reasons) in sorted(per_day.items())
+    )
+    return tuple(listed), days
 
 
 def _day_row(load: DayLoad, plan: ChairPlan) -> DayRow:
     visits = len(load.patients) + len(load.unplaced)
     share = load.demand_minutes / load.available_minutes if load.available_minutes else None
     names = [f"{b.appointment.patient} c{b.appointment.cycle}" for b in plan.bookings_on(load.day)]
-    names += [f"{u.appointment.patient} c{u.appointment.cycle} (not placed)" for u in load.unplaced]
+    names += [f"{u.appointment.patient} c{u.appointment.cycle} (not placed)"
+              for u in load.unplaced[:DAY_UNPLACED_NAMED]]
+    if len(load.unplaced) > DAY_UNPLACED_NAMED:
+        names.append(f"and {len(load.unplaced) - DAY_UNPLACED_NAMED} more not placed")
     return DayRow(
         date=load.day.isoformat(),
         weekday=WEEKDAYS[load.day.weekday()][:3],
@@ -398,7 +447,8 @@ def _day_row(load: DayLoad, plan: ChairPlan) -> DayRow:
 
 
 def _environment(site_templates: str = ""):  # -> jinja2.Environment
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment as Environment  # a site's templates reach data, not Python
 
     from picture_schedule.resources import templates_dir
 
@@ -418,23 +468,25 @@ def to_html(view: Report, *, site_templates: str = "") -> str:
 
 
 def to_csv(plan: ChairPlan) -> str:
-    """One row per appointment: placed ones by day, start and chair; a day's unplaced ones after them."""
+    """One row per appointment: placed ones by day, start and chair; a day's unplaced ones after them.
+    Written day by day (nothing but the text is held for all the rows)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    rows: list[tuple[tuple[object, ...], list[object]]] = []
-    for b in plan.bookings:
-        a = b.appointment
-        rows.append(((a.day, 0, b.start, b.chair, a.patient, a.cycle), [
-            a.patient, a.cycle, a.day.isoformat(), b.chair, _clock(b.start), _clock(b.end), a.minutes,
-            a.regimen, a.note, "placed", ""]))
-    for u in plan.unplaced:
-        a = u.appointment
-        rows.append(((a.day, 1, dt.datetime.min, 0, a.patient, a.cycle), [
-            a.patient, a.cycle, a.day.isoformat(), "", "", "", a.minutes, a.regimen, a.note, "unplaced",
-            u.reason]))
-    for _key, row in sorted(rows, key=lambda item: item[0]):
-        writer.writerow(row)
+    reasons: dict[object, str] = {}
+    for load in plan.days:
+        for b in plan.bookings_on(load.day):  # by start, then chair
+            a = b.appointment
+            writer.writerow([spreadsheet_safe(cell) for cell in (  # no cell runs as a formula
+                a.patient, a.cycle, a.day.isoformat(), b.chair, _clock(b.start), _clock(b.end), a.minutes,
+                a.regimen, a.note, "placed", "")])
+        for u in sorted(load.unplaced, key=lambda item: (item.appointment.patient, item.appointment.cycle)):
+            a = u.appointment
+            text = reasons.get(u.reason)
+            if text is None:
+                text = reasons[u.reason] = reason_text(u.reason, "en")
+            writer.writerow([spreadsheet_safe(cell) for cell in (
+                a.patient, a.cycle, a.day.isoformat(), "", "", "", a.minutes, a.regimen, a.note, "unplaced", text)])
     return buffer.getvalue()
 
 
@@ -514,7 +566,7 @@ def to_ics(plan: ChairPlan, *, site: Site, dtstamp: dt.datetime) -> bytes:
         event.add("dtstart", a.day)
         event.add("dtend", a.day + dt.timedelta(days=1))
         event.add("summary", f"NOT PLACED: {a.patient} · cycle {a.cycle}")
-        lines = [f"No chair: {u.reason}", f"Needs {a.minutes} min"]
+        lines = [f"No chair: {reason_text(u.reason, 'en')}", f"Needs {a.minutes} min"]
         if a.regimen:
             lines.append(f"Regimen: {a.regimen}")
         if a.note:

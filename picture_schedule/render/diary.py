@@ -19,8 +19,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,15 +38,15 @@ from picture_schedule.core.model import (
 )
 from picture_schedule.errors import InputError, OutputError
 from picture_schedule.i18n import babel_locale, translations
+from picture_schedule.render.fonts import CJK_PACKAGE, cjk_font_available, needs_cjk
+from picture_schedule.render import diary_facts
+from picture_schedule.render.printing import Printer, PrintJob, default_printer
 from picture_schedule.render.text import day_list
 from picture_schedule.resources import templates_dir
 
 PAPERS = {"a4": "A4", "letter": "letter"}
 FEED_SCHEMES = ("https://", "http://", "webcal://", "webcals://")
 MAIN_TEMPLATE = "diary.html"
-CJK_PACKAGE = "fonts-noto-cjk"
-# Ideographs, CJK punctuation, kana, full-width forms: text a Latin font cannot draw.
-_CJK = re.compile("[\u2e80-\u2fdf\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 # -- what the templates read ------------------------------------------------------------------
@@ -422,6 +420,7 @@ def _filters(language: str) -> dict[str, Any]:
         "css_content": css_content,
         "shorten": shorten,
         "breakable": breakable,
+        "reason": diary_facts.words(language),  # reasons and notes, in the patient's words
     }
 
 
@@ -447,7 +446,7 @@ def _check_folder(folder: str | Path, source: str, field: str | None = None) -> 
     path = Path(folder)
     if not path.is_dir():
         raise InputError(f"templates folder {str(folder)!r} does not exist", source=source, field=field)
-    return path
+    return path.resolve()  # a relative folder is the current folder's (and a PDF's base URL must be absolute)
 
 
 def template_folders(schedule: Schedule, templates: str | Path | None = None) -> list[Path]:
@@ -464,15 +463,16 @@ def template_folders(schedule: Schedule, templates: str | Path | None = None) ->
 def environment(language: str, overrides: Sequence[Path] = ()):  # -> jinja2.Environment
     """Jinja with autoescape, i18n and a ChoiceLoader: overrides first, then the defaults.
 
-    An override can extend the default it replaces as ``default/<name>``.
+    An override can extend the default it replaces as ``default/<name>``. A site's templates are
+    rendered in Jinja's sandbox: they reach the data they are given, not Python (docs/security.md).
     """
     from jinja2 import (
         ChoiceLoader,
-        Environment,
         FileSystemLoader,
         PrefixLoader,
         StrictUndefined,
     )
+    from jinja2.sandbox import SandboxedEnvironment as Environment
 
     defaults = FileSystemLoader(str(templates_dir()))
     loader = ChoiceLoader([
@@ -505,7 +505,9 @@ def _context(schedule: Schedule, language: str, feed_url: str | None, large_prin
         "has_site": course.site is not None,
         "first_day": schedule.cycles[0].day1 if schedule.cycles else course.start,
         "fingerprint": schedule.fingerprint(),
-        "notes": [note.text(language) for note in schedule.notes],
+        "notes": diary_facts.notes(schedule, language),
+        "closed_days": diary_facts.closed_days(schedule),
+        "bsa": diary_facts.body_surface(schedule),
         "months": view.months(),
         "logs": view.logs(),
         "medicines": view.medicines(),
@@ -564,41 +566,30 @@ def diary_html(
 # -- PDF --------------------------------------------------------------------------------------
 
 
-def cjk_font_available() -> bool:
-    """Whether fontconfig knows a font that covers Chinese (``fc-list :lang=zh``)."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:  # no fontconfig tools: look where font packages install
-        roots = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts",
-                 Path.home() / ".local/share/fonts"]
-        pattern = re.compile(r"cjk|wqy|sourcehan|droidsansfallback|notosanssc|notoserifsc", re.I)
-        return any(pattern.search(p.name) for root in roots if root.is_dir() for p in root.rglob("*"))
-    try:
-        done = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0 and bool(done.stdout.strip())
-
-
-def needs_cjk(html: str, language: str) -> bool:
-    return language == "zh-CN" or bool(_CJK.search(html))
-
-
-def diary_pdf(
+def diary_print_job(
     schedule: Schedule, *, language: str, templates: str | Path | None = None, feed_url: str | None = None,
-    large_print: bool = False, paper: str = "a4",
-) -> bytes:
-    """The same HTML printed to PDF by WeasyPrint. Byte-identical for the same schedule and fonts."""
+    large_print: bool = False, paper: str = "a4", check_fonts: bool = True,
+) -> PrintJob:
+    """The diary's HTML with what a printer needs beside it: the base URL and folders it may read."""
     html = diary_html(schedule, language=language, templates=templates, feed_url=feed_url,
                       large_print=large_print, paper=paper)
-    if needs_cjk(html, language) and not cjk_font_available():
+    if check_fonts and needs_cjk(html, language) and not cjk_font_available():
         raise OutputError(
             "Chinese text needs a CJK font and none is installed (the PDF would print empty boxes): "
             f"install the package {CJK_PACKAGE} (e.g. `sudo apt-get install {CJK_PACKAGE}`), or write HTML "
             "with -o diary.html",
         )
-    from weasyprint import HTML
-
     overrides = template_folders(schedule, templates)
     base = overrides[0] if overrides else templates_dir()  # a site's logo.png next to its templates
-    pdf: bytes = HTML(string=html, base_url=base.as_uri() + "/").write_pdf()
-    return pdf
+    return PrintJob(html, base.as_uri() + "/", (*overrides, templates_dir()))
+
+
+def diary_pdf(
+    schedule: Schedule, *, language: str, templates: str | Path | None = None, feed_url: str | None = None,
+    large_print: bool = False, paper: str = "a4", printer: Printer | None = None,
+) -> bytes:
+    """The same HTML printed to PDF by ``printer`` (default: this process's WeasyPrint, its fonts
+    loaded once). Byte-identical for the same schedule, fonts and engine."""
+    job = diary_print_job(schedule, language=language, templates=templates, feed_url=feed_url,
+                          large_print=large_print, paper=paper)
+    return (printer or default_printer()).pdf(job)

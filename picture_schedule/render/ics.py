@@ -49,6 +49,7 @@ from picture_schedule.core.model import (
 from picture_schedule.core.scheduler import event_id
 from picture_schedule.errors import InputError
 from picture_schedule.i18n import gettext
+from picture_schedule.render.messages import describe, reason_text
 
 if TYPE_CHECKING:
     from icalendar import Calendar
@@ -170,7 +171,12 @@ class _Entry:
 
     @property
     def planned(self) -> tuple[Event, ...]:
-        return tuple(e for e in self.events if e.status is Status.PLANNED)
+        """The events that still take place (planned or tentative)."""
+        return tuple(e for e in self.events if e.status is not Status.CANCELLED)
+
+    @property
+    def tentative(self) -> bool:
+        return any(e.tentative for e in self.planned)
 
     @property
     def cancelled(self) -> bool:
@@ -247,6 +253,7 @@ class _Writer:
     def _stamp(self) -> dt.datetime:
         """The latest time recorded in the course file; without any, midnight of the course start."""
         recorded = [c.recorded for c in self.course.changes if c.recorded is not None]
+        recorded += [b.recorded for b in self.course.bookings.values() if b.recorded is not None]
         known = [self._utc(m) for m in (self.course.created, *recorded) if m is not None]
         return max(known) if known else self._utc(dt.datetime.combine(self.course.start, _MIDNIGHT))
 
@@ -300,13 +307,22 @@ class _Writer:
         if self.options.full:
             lines.insert(0, self.regimen.title.get(self.options.language))
         lines.extend(self._notes(self.schedule.notes))
+        if self.options.full:  # a stop leaves no event in a feed: the calendar says why
+            given = set(self.cycles)
+            lines.extend("! " + self._("Change: {change}", change=self._words(r))
+                         for r in self._stops() if r.params["cycle"] not in given)
         lines.extend(self._phones())
         return "\n".join(lines)
+
+    def _stops(self) -> list[Any]:
+        from picture_schedule.core.scheduler import change_reason
+
+        return [change_reason(self.regimen, c) for c in self.course.changes if c.stop]
 
     def _notes(self, notes: Iterable[Note]) -> list[str]:
         shown: list[str] = []
         for note in notes:
-            text = note.text(self.options.language)
+            text = describe(note, self.options.language, patient=True)
             if not self.options.full and self._sensitive(note):
                 text = self._("A dose needs checking with your care team: see your paper diary.") if note.code in (
                     "confirm-dose", "dose-deviation") else self._(
@@ -318,12 +334,14 @@ class _Writer:
 
     def _sensitive(self, note: Note) -> bool:
         """Whether a note names a medicine, the regimen or trial, or a visit (discreet mode hides them)."""
+        if {"agent", "visit"} & set(note.params):
+            return True
         terms = {self.regimen.id, self.regimen.trial, self.regimen.title.en, self.regimen.title.zh}
         for agent in self.regimen.agents:
             terms |= {agent.id, agent.names.en, agent.names.zh}
         for names in self.visit_names.values():
             terms |= {names.en, names.zh}
-        text = f"{note.en}\n{note.zh}".casefold()
+        text = "\n".join(describe(note, language) for language in LANGUAGES).casefold()
         return any(term and term.casefold() in text for term in terms)
 
     def _phones(self) -> list[str]:
@@ -352,6 +370,8 @@ class _Writer:
         title = self._title(entry)
         if entry.cancelled:
             title = self._("Cancelled: {title}", title=title)
+        elif entry.tentative:
+            title = self._("To be confirmed: {title}", title=title)
         vevent.add("summary", title)
         start, end = span
         vevent.add("dtstart", start)
@@ -363,7 +383,7 @@ class _Writer:
         vevent.add("class", "PRIVATE")
         busy = entry.kind in (Kind.INFUSION, Kind.VISIT) and not entry.cancelled
         vevent.add("transp", "OPAQUE" if busy else "TRANSPARENT")
-        vevent.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+        vevent.add("status", "CANCELLED" if entry.cancelled else "TENTATIVE" if entry.tentative else "CONFIRMED")
         if self.alarms and not entry.cancelled:
             for trigger in self._triggers(entry, start):
                 vevent.add_component(self._alarm(title, trigger))
@@ -377,6 +397,9 @@ class _Writer:
             cycle = self.cycles[first.cycle]
             assert cycle.infusion_start is not None
             start = self._local(first.date, cycle.infusion_start)
+            booking = cycle.booking
+            if booking is not None and booking.end > booking.start:  # the chair time the coordinator booked
+                return start, self._local(first.date, booking.end)
             return start, self._end(start, cycle.chair_minutes)
         start = self._local(first.date, first.time)
         minutes = {Kind.INFUSION: first.minutes, Kind.VISIT: VISIT_MINUTES}.get(entry.kind, DOSE_MINUTES)
@@ -482,25 +505,37 @@ class _Writer:
             times = sorted({e.time for e in entry.shown if e.time is not None})
             if times:
                 lines.append(self._("Times: {times}", times=", ".join(f"{t:%H:%M}" for t in times)))
+        for reason in dict.fromkeys(e.status_reason for e in entry.shown if e.tentative and e.status_reason):
+            lines.append("! " + self._words(reason))
         if entry.appointment and not entry.cancelled:
             cycle = self.cycles[first.cycle]
             lines.append(self._("About {minutes} minutes in the unit (preparation, treatment and observation).",
                                 minutes=cycle.chair_minutes))
-            if full:
-                for e in entry.shown:
-                    lines.append(self._("{medicine} {dose}, infusion over {minutes} min",
-                                        medicine=self._medicine(e.agent), dose=self._dose(e.dose),
-                                        minutes=e.minutes))
+            if cycle.booking is not None:
+                lines.append(self._("Your appointment: {start} to {end}.", start=f"{cycle.booking.start:%H:%M}",
+                                    end=f"{cycle.booking.end:%H:%M}"))
+            else:
+                lines.append(self._("Time to be confirmed: your care team will tell you the time of this "
+                                    "appointment."))
+        if entry.appointment and full:  # each medicine with its own dose, also in a cancelled appointment
+            for e in entry.shown:
+                lines.append(self._("{medicine} {dose}, infusion over {minutes} min",
+                                    medicine=self._medicine(e.agent), dose=self._dose(e.dose), minutes=e.minutes))
         elif full and first.dose is not None and entry.kind is not Kind.VISIT:
             lines.append(self._("Dose: {dose}", dose=self._dose(first.dose)))
-        for dose in self._doses(entry):
-            if dose.level:
-                lines.append(self._("Reduced dose (level {level}).", level=dose.level) if full else
-                             self._("The dose was changed by your care team."))
+        for agent, dose in self._doses(entry):
+            if dose.level and not full:
+                lines.append(self._("The dose was changed by your care team."))
+            elif dose.level < 0:
+                lines.append(self._("{medicine}: reduced dose (level {level}).", medicine=self._medicine(agent),
+                                    level=dose.level))
+            elif dose.level:
+                lines.append(self._("{medicine}: dose level {level}.", medicine=self._medicine(agent),
+                                    level=dose.level))
             if dose.confirm and not full:
                 lines.append(self._("Confirm this dose with your care team."))
-            if dose.warning:
-                lines.append(dose.warning if full and self.options.language == "en" else
+            if dose.warnings:
+                lines.append(reason_text(dose.warnings, self.options.language, patient=True) if full else
                              self._("Check this dose with your care team."))
         if first.window is not None:
             earliest, latest = first.window
@@ -508,23 +543,31 @@ class _Writer:
                 lines.append(self._("Window: {earliest} to {latest}", earliest=earliest.isoformat(),
                                     latest=latest.isoformat()))
         if any(e.moved for e in entry.shown):
-            zh = self.options.language == "zh-CN"
-            reasons = sorted({(e.move_reason_zh if zh and e.move_reason_zh else e.move_reason)
-                              for e in entry.shown if e.move_reason})
+            reasons = sorted({self._words(e.move_reason) for e in entry.shown if e.move_reason})
             if full and reasons:
                 lines.extend(self._("Moved: {reason}", reason=r) for r in reasons)
             else:
                 lines.append(self._("This date differs from the original plan."))
+        if full:  # each recorded change behind this event, with its reason as typed, who and when
+            changes = [*(r for e in entry.events for r in e.changes)]
+            if entry.appointment and first.cycle in self.cycles:
+                changes[:0] = self.cycles[first.cycle].changes
+            lines.extend(self._("Change: {change}", change=self._words(r)) for r in dict.fromkeys(changes))
         if entry.kind is Kind.INFUSION:
             lines.extend(self._phones())
         return list(dict.fromkeys(lines))
 
+    def _words(self, reasons: Any) -> str:
+        """Reasons in the calendar's language, in the patient's plain words."""
+        return reason_text(reasons, self.options.language, patient=True)
+
     @staticmethod
-    def _doses(entry: _Entry) -> list[Dose]:
-        doses: list[Dose] = []
+    def _doses(entry: _Entry) -> list[tuple[str, Dose]]:
+        """(agent, dose) of each medicine the entry shows: a dose label belongs to its own medicine."""
+        doses: list[tuple[str, Dose]] = []
         for e in entry.shown:
-            if e.dose is not None and e.dose not in doses:
-                doses.append(e.dose)
+            if e.dose is not None and (e.agent, e.dose) not in doses:
+                doses.append((e.agent, e.dose))
         return doses
 
 

@@ -110,6 +110,8 @@ def _not_modified(environ: dict[str, Any], feed: Feed) -> bool:
 
 def create_app(store: Roster, settings: Settings | None = None) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """The WSGI application serving ``store``'s feeds."""
+    from picture_schedule.errors import RosterError
+
     settings = settings or Settings()
     log = logging.getLogger(settings.logger)
 
@@ -123,6 +125,12 @@ def create_app(store: Roster, settings: Settings | None = None) -> Callable[[dic
             ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(_NOT_FOUND))),
             ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
         ], _NOT_FOUND, head)
+
+    def failed(start_response: StartResponse, status: str, body: bytes, head: bool) -> list[bytes]:
+        return respond(start_response, status, [
+            ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ], body, head)
 
     def not_allowed(start_response: StartResponse) -> list[bytes]:
         body = b"Method not allowed\n"
@@ -165,7 +173,13 @@ def create_app(store: Roster, settings: Settings | None = None) -> Callable[[dic
             return not_found(start_response, head)
         if method not in ("GET", "HEAD"):  # decided by the path's shape alone: says nothing about the token
             return not_allowed(start_response)
-        feed = store.feed(match.group(1))
+        try:
+            feed = store.feed(match.group(1))
+        except RosterError as exc:  # this patient's damaged row (500), or the roster unreadable (503)
+            log.error("%s", exc)
+            if store.healthy():
+                return failed(start_response, "500 Internal Server Error", b"Internal error\n", head)
+            return failed(start_response, "503 Service Unavailable", b"roster unavailable\n", head)
         if feed is None:
             return not_found(start_response, head)
         return feed_response(environ, start_response, feed, head)
@@ -199,28 +213,79 @@ def create_app(store: Roster, settings: Settings | None = None) -> Callable[[dic
     return app
 
 
-def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
+#: How many connections waitress keeps open at once; more wait in the listen queue. Idle ones cost
+#: little (no thread), so the limit is far above what a unit's phones need, and an idle client
+#: cannot lock others out (waitress' own default, 100, let 101 idle sockets stall every client).
+CONNECTION_LIMIT = 1000
+#: Seconds a connection may stay idle (no request in progress) before it is closed.
+CHANNEL_TIMEOUT = 20
+THREADS = 8
+
+
+def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: int = THREADS,
+          connection_limit: int = CONNECTION_LIMIT, channel_timeout: int = CHANNEL_TIMEOUT,
           settings: Settings | None = None, ready: Callable[[str, int], None] | None = None) -> None:
-    """Run the feed server with waitress until interrupted; ``ready(host, port)`` once listening."""
+    """Run the feed server with waitress until SIGINT or SIGTERM; ``ready(host, port)`` once listening.
+
+    Idle connections are closed after ``channel_timeout`` seconds (checked every few seconds), at most
+    ``connection_limit`` are open at once, and ``threads`` requests are answered at the same time.
+    """
+    import signal
+    import threading
+
     from waitress import create_server
 
     from picture_schedule.errors import OutputError
 
+    _enough_files(connection_limit)
     try:
         server = create_server(create_app(store, settings), host=host, port=port, threads=threads,
+                               connection_limit=connection_limit, channel_timeout=channel_timeout,
+                               cleanup_interval=max(1, min(5, channel_timeout // 4)),
+                               asyncore_use_poll=True,  # select() fails beyond 1024 file descriptors
                                ident="picture-schedule", expose_tracebacks=False,
                                clear_untrusted_proxy_headers=True)
     except OSError as exc:  # port taken, address not on this machine, no permission
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})", source="serve") from None
     effective = getattr(server, "effective_port", port)
-    if ready is not None:
-        ready(host, int(effective))
+    stopped: list[str] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        stopped.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt  # waitress' loop ends on it and stops its threads
+
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may handle signals
+    previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
     try:
+        if ready is not None:
+            ready(host, int(effective))
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         server.close()
+    logging.getLogger("picture_schedule.serve").info(
+        "picture-schedule: stopped (%s)", stopped[0] if stopped else "interrupted")
+
+
+def _enough_files(connection_limit: int) -> None:
+    """Raise the soft limit of open files so ``connection_limit`` sockets fit (or say it cannot)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    from picture_schedule.errors import InputError
+
+    needed = connection_limit + 64  # the roster, the log, the listening socket, waitress' pipes…
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise InputError(f"{connection_limit} connections need {needed} open files, but this system "
+                         f"allows {hard} (ulimit -n)", source="--connection-limit")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 def configure_logging(stream: Any = None) -> None:

@@ -63,6 +63,34 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) STRICT;
         CREATE INDEX journal_by_patient ON journal(patient_id, id);
     """),
+    # Removal is soft: the patient's token and feed go (the link dies), the course and the journal
+    # stay until `roster purge`. removed_at is NULL while the patient is on the roster.
+    Migration(2, "soft removal: patients.removed_at and removed_by", """
+        ALTER TABLE patients ADD COLUMN removed_at TEXT;
+        ALTER TABLE patients ADD COLUMN removed_by TEXT NOT NULL DEFAULT '';
+    """),
+    # Printed diaries, kept until something they show changes (roster/diary_cache.py): one a patient,
+    # language, paper, print size and engine. Health data like the rest: they go with the patient,
+    # on removal (the trigger) as on purge (the cascade).
+    Migration(3, "kept diary PDFs: diary_pdfs", """
+        CREATE TABLE diary_pdfs (
+            patient_id  INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            language    TEXT NOT NULL,
+            paper       TEXT NOT NULL,
+            large_print INTEGER NOT NULL CHECK (large_print IN (0, 1)),
+            engine      TEXT NOT NULL,
+            digest      TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            printed_at  TEXT NOT NULL,
+            pdf         BLOB NOT NULL,
+            PRIMARY KEY (patient_id, language, paper, large_print, engine)
+        ) STRICT;
+        CREATE TRIGGER diary_pdfs_go_on_removal AFTER UPDATE OF removed_at ON patients
+        WHEN NEW.removed_at IS NOT NULL
+        BEGIN
+            DELETE FROM diary_pdfs WHERE patient_id = NEW.id;
+        END;
+    """),
 )
 
 
@@ -74,7 +102,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
     """
     latest = migrations[-1].version if migrations else 0
     for migration in migrations:
-        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        current = schema_version(conn)
         if current > latest:
             raise RosterError(f"the roster has schema version {current}, newer than this picture-schedule "
                              f"knows ({latest}): upgrade picture-schedule", source=label or None)
@@ -82,7 +110,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            current = schema_version(conn)
             if migration.version > current:
                 if migration.version != current + 1:
                     raise RosterError(f"schema version {current} cannot be upgraded by migration "
@@ -96,7 +124,14 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return schema_version(conn)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The roster's schema version (``PRAGMA user_version``), whatever the connection's row factory."""
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return int(cursor.execute("PRAGMA user_version").fetchone()["user_version"])
 
 
 def _statements(sql: str) -> Iterator[str]:

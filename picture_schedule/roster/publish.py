@@ -48,7 +48,7 @@ def publish(store: Roster, out: str | Path) -> PublishReport:
         except OSError:
             same = False
         if not same:
-            write_atomic(target, feed.body, mode=0o644)
+            write_atomic(target, feed.body)  # the umask decides: the web server must read them
             written += 1
         else:
             unchanged += 1

@@ -3,61 +3,57 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from picture_schedule.core.model import Course
-from picture_schedule.errors import InputError, RosterError
+from picture_schedule.errors import InputError, ScheduleError
+
+if TYPE_CHECKING:
+    from picture_schedule.loading.resolver import Resolver
 
 
-def referenced_files(text: str, course_file: Path) -> list[tuple[str, str, str]]:
-    """(kind, ref, text) of the site and regimen files a course file names by path."""
-    from picture_schedule.loading import builtin_regimens, parse_toml
+class CourseFile(NamedTuple):
+    """A copy of a file a course names: ``kind`` site or regimen, ``ref`` the name the course gives it."""
+
+    kind: str
+    ref: str
+    text: str
+
+
+def referenced_files(text: str, course_file: Path) -> list[CourseFile]:
+    """The site and regimen files a course file names by path, read from beside it."""
+    from picture_schedule.loading import FolderResolver, builtin_regimens, parse_toml
 
     data = parse_toml(text, str(course_file))
-    folder = course_file.parent
+    files = FolderResolver(course_file.parent)
     found = []
     site = data.get("site")
     if isinstance(site, str):
-        found.append(("site", site, _read_ref(folder, site, course_file, "site")))
+        found.append(CourseFile("site", site, _read_ref(files, site, course_file, "site")))
     regimen = data.get("regimen", "picture")
     if isinstance(regimen, str) and regimen not in builtin_regimens():
-        found.append(("regimen", regimen, _read_ref(folder, regimen, course_file, "regimen")))
+        found.append(CourseFile("regimen", regimen, _read_ref(files, regimen, course_file, "regimen")))
     return found
 
 
-def _read_ref(folder: Path, ref: str, course_file: Path, field: str) -> str:
-    path = Path(ref) if Path(ref).is_absolute() else folder / ref
+def _read_ref(files: Resolver, ref: str, course_file: Path, field: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{ref!r} cannot be read ({exc})", source=str(course_file), field=field) from None
+        return files.read(ref)
+    except ScheduleError as exc:
+        raise InputError(exc.message, source=str(course_file), field=f"{field} ({ref})") from None
 
 
-def load_stored_course(text: str, files: Sequence[tuple[str, str, str]], label: str, templates: str = "") -> Course:
+def load_stored_course(text: str, files: Sequence[CourseFile], label: str, templates: str = "") -> Course:
     """Load a course from its stored text and copies of the files it names, exactly as
-    ``load_course`` loads the file beside those files (same relative names, same loader)."""
-    from picture_schedule.loading import course_from_data, parse_toml
+    ``load_course`` loads the file beside those files (same names, same loader), from memory.
 
-    data = parse_toml(text, label)
-    with tempfile.TemporaryDirectory(prefix="picture-roster-") as tmp:
-        root = Path(tmp)
-        depth = max((Path(ref).parts.count("..") for _, ref, _ in files if not Path(ref).is_absolute()), default=0)
-        folder = root.joinpath(*(["course"] * (depth + 1)))
-        folder.mkdir(parents=True)
-        for kind, ref, body in files:
-            if Path(ref).is_absolute():
-                target = root / "absolute" / kind / Path(ref).name
-                data[kind] = str(target)
-            else:
-                target = Path(os.path.normpath(folder / ref))
-                if root not in target.parents:
-                    raise RosterError(f"stored {kind} path {ref!r} leaves its folder", source=label)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(body, encoding="utf-8")
-        course = course_from_data(data, label, folder)
+    ``templates`` is the site's diary template folder as resolved when the course was added (a stored
+    site file has no folder of its own to resolve it against)."""
+    from picture_schedule.loading import course_from_text
+
+    course = course_from_text(text, label, {file.ref: file.text for file in files})
     if templates and course.site is not None and course.site.templates:
         course = dataclasses.replace(course, site=dataclasses.replace(course.site, templates=templates))
     return course

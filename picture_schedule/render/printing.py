@@ -1,0 +1,117 @@
+"""Printers: HTML in, PDF bytes out. WeasyPrint (the default, pure pip) or a headless Chromium.
+
+A printer is made once and prints many documents: WeasyPrint keeps its fonts loaded between
+documents, the Chromium printer keeps one browser running (no start-up per diary). Both read only
+``data:`` URLs and files inside the job's folders (a site's logo next to its templates): a template
+cannot make a PDF fetch from the network, attach or show other files of the computer.
+
+weasyprint is imported when a WeasyPrint printer is made; the Chromium printer needs no Python
+package, only the ``chromium`` program (:mod:`picture_schedule.render.chromium`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from picture_schedule.errors import OutputError
+
+ENGINES = ("weasyprint", "chromium")
+DEFAULT_ENGINE = "weasyprint"
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """One self-contained HTML document; relative URLs resolve against ``base_url`` (a folder's
+    ``file:`` URI ending in ``/``) and may read files inside ``folders`` only."""
+
+    html: str
+    base_url: str
+    folders: tuple[Path, ...]
+
+
+class Printer(Protocol):
+    """Prints jobs to PDF; ``close()`` frees what it holds (a browser)."""
+
+    engine: str
+
+    def pdf(self, job: PrintJob) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def inside(path: Path, folders: Sequence[Path]) -> bool:
+    """Whether ``path`` (resolved: no ``..`` or link leads out) lies inside one of ``folders``."""
+    path = path.resolve()
+    return any(path.is_relative_to(Path(folder).resolve()) for folder in folders)
+
+
+def local_fetcher(folders: Sequence[Path]):  # -> weasyprint.urls.URLFetcher
+    """WeasyPrint's fetcher, limited to ``data:`` URLs and files inside ``folders`` (a site's logo):
+    a template cannot make the PDF fetch from the network or attach other files of the computer."""
+    from urllib.parse import unquote, urlsplit
+
+    from weasyprint.urls import URLFetcher
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url: str, headers: object = None):  # -> weasyprint.urls.URLFetcherResponse
+            parts = urlsplit(url)
+            if parts.scheme == "file":
+                if inside(Path(unquote(parts.path)), folders):
+                    return super().fetch(url, headers)
+            elif parts.scheme == "data":
+                return super().fetch(url, headers)
+            raise ValueError(f"the diary reads only files of its template folders, not {url[:80]!r}")
+
+    return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
+
+
+class WeasyPrinter:
+    """WeasyPrint with one font configuration for every document it prints (fonts loaded once)."""
+
+    engine = "weasyprint"
+
+    def __init__(self) -> None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        self._fonts = FontConfiguration()
+
+    def pdf(self, job: PrintJob) -> bytes:
+        from weasyprint import HTML
+
+        document = HTML(string=job.html, base_url=job.base_url, url_fetcher=local_fetcher(job.folders))
+        pdf: bytes = document.write_pdf(font_config=self._fonts)
+        return pdf
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> WeasyPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_default: WeasyPrinter | None = None
+
+
+def default_printer() -> WeasyPrinter:
+    """This process's WeasyPrint printer, made on first use."""
+    global _default
+    if _default is None:
+        _default = WeasyPrinter()
+    return _default
+
+
+def open_printer(engine: str = DEFAULT_ENGINE) -> Printer:
+    """A new printer for ``engine`` (``weasyprint`` or ``chromium``); close it when done."""
+    if engine == "weasyprint":
+        return WeasyPrinter()
+    if engine == "chromium":
+        from picture_schedule.render.chromium import ChromiumPrinter
+
+        return ChromiumPrinter()
+    raise OutputError(f"{engine!r} is not a PDF engine ({', '.join(ENGINES)})", source="--engine")

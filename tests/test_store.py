@@ -487,3 +487,24 @@ def test_kill_9_during_a_burst_of_writes_loses_nothing_acknowledged(tmp_path, co
         assert "roster.sqlite3" in files
         assert files <= {"roster.sqlite3", "roster.sqlite3-wal", "roster.sqlite3-shm"}, files
     assert len(acked) >= 8
+
+
+@pytest.mark.parametrize("changed", ["core/scheduler.py", "loading/course.py", "render/ics.py", "regimens/picture.toml"])
+def test_cached_feeds_rerender_when_any_code_that_shapes_them_changes(changed, tmp_path, monkeypatch):
+    """An upgrade that changes the scheduler, a loader, a renderer or a regimen changes the key."""
+    import importlib.resources
+
+    from picture_schedule.roster import feeds
+
+    package = Path(feeds.__file__).resolve().parent.parent
+    copy = tmp_path / "picture_schedule"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(importlib.resources, "files", lambda name: copy)
+    monkeypatch.setattr(feeds, "_renderer_key", None)
+    before = feeds.renderer_key()
+    monkeypatch.setattr(feeds, "_renderer_key", None)
+    assert feeds.renderer_key() == before  # stable when nothing changed
+    with (copy / changed).open("a", encoding="utf-8") as handle:
+        handle.write("\n# upgraded\n")
+    monkeypatch.setattr(feeds, "_renderer_key", None)
+    assert feeds.renderer_key() != before

@@ -29,7 +29,9 @@ def renderer_key() -> str:
 
         digest = hashlib.sha256(__version__.encode())
         package = resources.files("picture_schedule")
-        for folder in (package, package / "render", package / "regimens"):
+        # everything a feed is made from: the core (scheduler, dosing, clinic), the loaders, the
+        # renderers and the built-in regimens; the layout moved these into sub-packages, so list them all
+        for folder in (package, package / "core", package / "loading", package / "render", package / "regimens"):
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
                 if item.name.endswith((".py", ".toml")):
                     digest.update(item.name.encode() + b"\0" + item.read_bytes())

@@ -354,7 +354,11 @@ def test_csv_has_one_row_per_appointment(cli, here):
             start = dt.datetime.strptime(r["date"] + r["start"], "%Y-%m-%d%H:%M")
             end = dt.datetime.strptime(r["date"] + r["end"], "%Y-%m-%d%H:%M")
             assert (end - start) == dt.timedelta(minutes=int(r["minutes"]))
-            assert r["reason"] == ""
+            # Since "planned time first" (issue 11) a placed visit's reason says why it is not at its
+            # planned time (the site's [infusion] start, 08:00 here): empty when it is at 08:00.
+            planned = r["start"] == "08:00"
+            assert r["reason"] == ("" if planned else f"moved from 08:00 to {r['start']}: the nurse limit of 1 "
+                                   "starts per slot is reached at 08:00")
         else:
             assert r["chair"] == r["start"] == r["end"] == "" and r["reason"]
 

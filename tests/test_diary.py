@@ -580,8 +580,8 @@ def test_log_rows_line_up_with_their_headings(example, tmp_path, large_print):
         word = next(w for w in words if w[0].startswith(text))
         return round(word[2] * scale) + 1, round(word[4] * scale) - 1
 
-    first_grade = min(w[1] for w in words if w[0].startswith("none"))  # the first symptom's "none", 12 mm right of…
-    temp_x = round((first_grade - 40) * scale)  # …the temperature column's left line (40 pt back: 14 mm)
+    temp = next(w for w in words if w[0].startswith("Temp"))  # the heading "Temp. °C", centred in its column…
+    temp_x = round((temp[1] - 8) * scale)  # …so 8 pt left of it is left of the temperature column's left line
     subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-gray", "-png", str(pdf),
                     str(tmp_path / "log")], check=True)
     image = Image.open(next(tmp_path.glob("log*.png"))).convert("L")

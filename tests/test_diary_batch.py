@@ -340,3 +340,11 @@ def test_a_printer_reads_only_the_jobs_folders(tmp_path, engine):
         printer.close()
     sizes = [image.image.size for image in PdfReader(io.BytesIO(pdf)).pages[0].images]
     assert (3, 3) in sizes and (5, 5) not in sizes, sizes  # the logo beside the templates, not the other file
+
+
+def test_a_missing_chromium_is_a_one_line_error(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("picture_schedule.render.chromium.PROGRAMS", ())
+    monkeypatch.delenv("PICTURE_SCHEDULE_CHROMIUM", raising=False)
+    result = cli("diary", "--start", "2026-12-07", "--cycles", "1", "--engine", "chromium", "-o", tmp_path / "d.pdf")
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "Chromium is not installed" in result.output and not (tmp_path / "d.pdf").exists()

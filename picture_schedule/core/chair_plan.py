@@ -8,7 +8,8 @@ Glossary
 --------
 Appointment
     One day-1 infusion visit to place: a patient, a cycle, a day and the chair time in
-    minutes (infusion + preparation + observation, computed by the caller).
+    minutes (infusion + preparation + observation, computed by the caller), and the
+    patient's planned time (the site's usual start, or the time already booked).
 Unit
     The day unit: number of chairs, opening hours per ISO weekday, the slot grid on
     which infusions start, and an optional nurse limit on starts per slot.
@@ -16,7 +17,7 @@ Slot
     A start time on the unit's grid: opening time + k × ``slot_minutes``.
 Booking
     A placed appointment: its chair (numbered from 1), start and end (naive local
-    wall-clock datetimes of the unit).
+    wall-clock datetimes of the unit), and why it is not at its planned time.
 Unplaced
     An appointment that cannot be placed, with the reason. Never silently dropped.
 DayLoad
@@ -30,15 +31,21 @@ Suggestion
 Planning rules
 --------------
 1. Days are independent: each day is planned on its own, in date order.
-2. Within a day, appointments are placed **longest first**; ties by patient, cycle,
-   regimen and note. Long infusions must start early to finish before closing, and
-   placing them first packs the chairs better than first-come order (two 120-min and
-   one 240-min visit fill two 4-hour chairs longest-first, but leave the 240-min visit
-   out when the shorter ones go first). The full key makes the plan independent of
-   the order of the input.
-3. Each appointment takes the **earliest start on the slot grid** at which some chair
-   is free for its whole duration and the visit ends by closing time; among the
-   chairs free then, the lowest-numbered one.
+2. **Planned time first.** Appointments with a planned time go first: those whose time
+   is already booked, then the others, each group longest first. Each one takes its
+   planned time when a chair is free then for its whole duration, the visit ends by
+   closing and (rule 4) its slot has a free start: on the chair it was booked on if
+   that one is free, else the lowest-numbered free chair. Booked times go first so
+   that re-planning keeps what patients were told.
+3. Every other appointment (no planned time, or its planned time was not free) is
+   placed **longest first**, ties by patient, cycle, regimen and note, at the
+   **earliest start on the slot grid** at which some chair is free for its whole
+   duration and the visit ends by closing time; among the chairs free then, the
+   lowest-numbered one. One moved from its planned time says why. Long infusions must
+   start early to finish before closing, and placing them first packs the chairs
+   better than first-come order (two 120-min and one 240-min visit fill two 4-hour
+   chairs longest-first, but leave the 240-min visit out when the shorter ones go
+   first). The full key makes the plan independent of the order of the input.
 4. With a nurse limit, no more than ``nurse_starts_per_slot`` infusions start in one
    slot; a visit that would exceed it moves to the next slot with a free start.
 5. A visit that cannot be placed (unit closed, longer than opening hours, no chair or
@@ -46,11 +53,9 @@ Planning rules
    load. A day is **over capacity** when its demand exceeds its available chair
    minutes or when anything on it is unplaced.
 
-Why a per-chair "free from" time is enough: a start is only ever later than the
-earliest free chair because the slots in between are full (nurse limit), and slot
-counts only grow, so the gaps left behind a booking can never take a later start.
-The planner therefore keeps, per day, one "free from" minute per chair and one start
-count per slot, which is exact for rule 3 and linear in the number of chairs.
+The day's chairs are kept by :class:`~picture_schedule.core.chair_slots.DayChairs`: one
+"free from" minute per chair, the free stretches a booking at a planned time leaves
+before it, and one start count per slot (its docstring says why that is exact).
 """
 
 from __future__ import annotations
@@ -63,21 +68,12 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
+from picture_schedule.core.chair_slots import NO_CHAIR, NURSE_LIMIT, DayChairs
 from picture_schedule.core.model import Reason
 from picture_schedule.errors import InputError, ScheduleError
 
-__all__ = [
-    "Appointment",
-    "Booking",
-    "ChairPlan",
-    "DayLoad",
-    "Suggestion",
-    "Unit",
-    "Unplaced",
-    "WEEKDAYS",
-    "plan",
-    "suggest",
-]
+__all__ = ["Appointment", "Booking", "ChairPlan", "DayLoad", "Suggestion", "Unit", "Unplaced", "WEEKDAYS", "plan",
+           "suggest"]
 
 #: ISO weekday names, 1 = Monday (fixed English names: no locale dependence).
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -131,6 +127,9 @@ class Appointment:
     minutes: int
     regimen: str = ""
     note: str = ""
+    planned: time | None = None  # the start the patient was given (rule 2); None: any start
+    booked: bool = False  # the planned time is a booking already made: it goes before other planned times
+    chair: int | None = None  # the chair (from 1) it was booked on: kept when free
 
     def __post_init__(self) -> None:
         where = f"patient {self.patient}, cycle {self.cycle}"
@@ -141,6 +140,13 @@ class Appointment:
                 f"chair time must be a whole number of minutes of at least 1, not {self.minutes!r}",
                 field=where,
             )
+        planned = self.planned
+        if planned is not None and (not isinstance(planned, time) or planned.second or planned.microsecond
+                                    or planned.tzinfo is not None):
+            raise InputError(f"planned time must be a local time in whole minutes, not {planned!r}", field=where)
+        if self.chair is not None and (isinstance(self.chair, bool) or not isinstance(self.chair, int)
+                                       or self.chair < 1):
+            raise InputError(f"chair must be a whole number of at least 1, not {self.chair!r}", field=where)
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,7 @@ class Booking:
     chair: int
     start: datetime
     end: datetime
+    moved: Reason | None = None  # "chair-moved": not at the appointment's planned time, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,10 +355,19 @@ class Suggestion:
 # --------------------------------------------------------------------------- engine
 
 
-def _order_key(appointment: Appointment) -> tuple[date, int, str, int, str, str]:
-    """Planning order: by day, longest first, then patient, cycle, regimen, note."""
+def _order_key(appointment: Appointment) -> tuple[date, int, int, str, int, str, str, time, int]:
+    """Planning order: by day; booked planned times, other planned times, no planned time (rule 2);
+    then longest first, patient, cycle, regimen, note, planned time, chair."""
     a = appointment
-    return (a.day, -a.minutes, a.patient, a.cycle, a.regimen, a.note)
+    group = 2 if a.planned is None else 0 if a.booked else 1
+    return (a.day, group, -a.minutes, a.patient, a.cycle, a.regimen, a.note, a.planned or time(), a.chair or 0)
+
+
+def _fit_key(appointment: Appointment) -> tuple[int, str, int, str, str, bool, time, bool, int]:
+    """Earliest-fit order (rule 3): longest first, patient, cycle, regimen, note, then the rest."""
+    a = appointment
+    return (-a.minutes, a.patient, a.cycle, a.regimen, a.note, a.planned is None, a.planned or time(), a.booked,
+            a.chair or 0)
 
 
 class _Day(NamedTuple):
@@ -380,11 +396,8 @@ def _plan_day(day: date, appointments: Sequence[Appointment], unit: Unit) -> _Da
 
     first, last = opening
     span = last - first
-    slot = unit.slot_minutes
-    limit = unit.nurse_starts_per_slot
-    free_from = [0] * unit.chairs  # minute (from opening) each chair is free from
-    starts = [0] * (span // slot + 1)  # infusions started per slot
-    placed: list[tuple[int, int, Appointment]] = []  # (start minute, chair index, appointment)
+    chairs = DayChairs(unit.chairs, span, unit.slot_minutes, unit.nurse_starts_per_slot)
+    placed: list[tuple[int, int, Appointment, Reason | None]] = []  # (start minute, chair index, appointment, moved)
     missed: list[Unplaced] = []
     reasons: dict[tuple[object, ...], Reason] = {}  # one Reason a kind and length: memory by day, not by visit
 
@@ -395,31 +408,38 @@ def _plan_day(day: date, appointments: Sequence[Appointment], unit: Unit) -> _Da
             found = reasons[key] = Reason(code, params)
         return found
 
-    for a in appointments:
+    later: list[tuple[Appointment, Reason | None]] = []  # (appointment, why its planned time was not free)
+    for a in appointments:  # rule 2: planned times
+        need, start = a.minutes, (0 if a.planned is None else _minute_of_day(a.planned) - first)
+        if a.planned is None or start < 0 or start + need > span:
+            later.append((a, None if a.planned is None else why(
+                "planned-outside-hours", planned=a.planned, minutes=need, opens=_time(first), closes=_time(last))))
+            continue
+        chair = chairs.free_at(start, need, None if a.chair is None else a.chair - 1)
+        if isinstance(chair, str):
+            later.append((a, why("planned-nurse-limit", planned=a.planned, limit=unit.nurse_starts_per_slot)
+                          if chair == NURSE_LIMIT else why("planned-busy", planned=a.planned, minutes=need)))
+            continue
+        chairs.take(chair, start, need, planned=True)
+        placed.append((start, chair, a, None))
+
+    later.sort(key=lambda item: _fit_key(item[0]))
+    for a, cause in later:  # rule 3: earliest fit
         need = a.minutes
-        latest = span - need  # last start (minutes from opening) that ends by closing
-        if latest < 0:
+        if need > span:
             missed.append(Unplaced(a, why("longer-than-opening", minutes=need, opens=_time(first),
                                           closes=_time(last), span=span)))
             continue
-        start = -(-min(free_from) // slot) * slot
-        if start > latest:
-            missed.append(Unplaced(a, why("no-chair", minutes=need, closes=_time(last))))
+        fit = chairs.earliest(need)
+        if isinstance(fit, str):
+            extra = {} if fit == NO_CHAIR else {"limit": unit.nurse_starts_per_slot}
+            missed.append(Unplaced(a, why(fit, minutes=need, closes=_time(last), **extra)))
             continue
-        index = start // slot
-        if limit is not None:
-            while index * slot <= latest and starts[index] >= limit:
-                index += 1
-            if index * slot > latest:
-                missed.append(Unplaced(a, why("no-chair-nurse-limit", minutes=need, closes=_time(last), limit=limit)))
-                continue
-            start = index * slot
-        for chair, free in enumerate(free_from):
-            if free <= start:
-                break
-        free_from[chair] = start + need
-        starts[index] += 1
-        placed.append((start, chair, a))
+        start, chair = fit
+        chairs.take(chair, start, need)
+        moved = None if a.planned is None or cause is None else why(
+            "chair-moved", planned=a.planned, start=_time(first + start), reason=cause)
+        placed.append((start, chair, a, moved))
 
     placed.sort(key=lambda item: (item[0], item[1]))
     midnight = datetime.combine(day, time())
@@ -429,10 +449,11 @@ def _plan_day(day: date, appointments: Sequence[Appointment], unit: Unit) -> _Da
             chair + 1,
             midnight + timedelta(minutes=first + start),
             midnight + timedelta(minutes=first + start + a.minutes),
+            moved,
         )
-        for start, chair, a in placed
+        for start, chair, a, moved in placed
     )
-    booked = sum(a.minutes for _, _, a in placed)
+    booked = sum(a.minutes for _, _, a, _ in placed)
     available = unit.chairs * span
     unplaced = tuple(missed)
     demand = booked + sum(item.appointment.minutes for item in unplaced)
@@ -440,8 +461,8 @@ def _plan_day(day: date, appointments: Sequence[Appointment], unit: Unit) -> _Da
         day=day,
         booked_minutes=booked,
         available_minutes=available,
-        peak_chairs=_peak((start, start + a.minutes) for start, _, a in placed),
-        patients=tuple(dict.fromkeys(a.patient for _, _, a in placed)),
+        peak_chairs=_peak((start, start + a.minutes) for start, _, a, _ in placed),
+        patients=tuple(dict.fromkeys(a.patient for _, _, a, _ in placed)),
         unplaced=unplaced,
         over_capacity=demand > available or bool(unplaced),
     )

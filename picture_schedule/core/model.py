@@ -300,20 +300,14 @@ class Dose:
     confirm: bool = False  # only the registry text is known: "confirm with your care team"
     tablets: tuple[tuple[int, int], ...] = ()
     warnings: tuple[Note, ...] = ()  # prescribed far from calculated, not made from the tablets
-    # the basis: how the amount was reached (see DoseBasis)
-    basis: DoseBasis | None = None
+    basis: DoseBasis | None = None  # how the amount was reached
 
 
 @dataclass(frozen=True)
 class DoseBasis:
-    """How a dose was reached, for a pharmacist to check: the regimen's amount at the dose level, the
-    body surface area it was multiplied by, the calculated amount and the rule that rounded it.
-
-    ``rule``: ``flat`` (the same for everybody), ``text`` (only the registry text is known),
-    ``per-m2`` (no body measures: the dose stays per m²), ``prescribed`` (a prescriber's amount),
-    or the regimen's rounding rule: ``nearest-combination``, ``bsa-bands``, ``step`` (to ``step`` mg),
-    ``none`` (2 decimals).
-    """
+    """How a dose was reached, for a pharmacist to check. ``rule``: ``flat``, ``text`` (registry text
+    only), ``per-m2`` (no body measures), ``prescribed``, or the regimen's rounding rule
+    (``nearest-combination``, ``bsa-bands``, ``step`` to ``step`` mg, ``none``)."""
 
     per: Basis
     regimen_amount: float | None  # per m² for Basis.PER_M2, else the flat amount (None for text)
@@ -334,6 +328,12 @@ class Booking:
     day: dt.date | None = None  # the date booked; a booking for another date than day 1 no longer applies
     revision: int = 1  # how many times this cycle's booking was made (a re-booking adds one)
     recorded: dt.datetime | None = None  # when it was last made (drives calendar stamps)
+
+    def same_slot(self, other: Booking) -> bool:
+        """Whether ``other`` books the same chair and times on the same date (a booking without a
+        date holds for any day 1): re-booking it would change nothing the patient is told."""
+        return ((self.chair, self.start, self.end) == (other.chair, other.start, other.end)
+                and (self.day is None or other.day is None or self.day == other.day))
 
 
 @dataclass(frozen=True)
@@ -358,14 +358,8 @@ class Cycle:
     status_reason: Reason | None = None  # "unconfirmed", for a tentative cycle
     changes: tuple[Reason, ...] = ()  # "change" reasons of the changes recorded for this cycle, in order
 
-    @property
-    def tentative(self) -> bool:
-        return self.status is Status.TENTATIVE
-
-    @property
-    def time_confirmed(self) -> bool:
-        """Whether the day-1 time is a booked chair time (else the site's usual start: to be confirmed)."""
-        return self.booking is not None
+    tentative = property(lambda self: self.status is Status.TENTATIVE)
+    time_confirmed = property(lambda self: self.booking is not None)  # else the site's usual start: to confirm
 
     @property
     def moved(self) -> bool:
@@ -395,10 +389,7 @@ class Event:
     status_reason: Reason | None = None  # why TENTATIVE: "unconfirmed" (at the clinic) or "unconfirmed-cycle"
     changes: tuple[Reason, ...] = ()  # "change" reasons of the recorded changes that altered this event
     booked: bool = False  # a day-1 infusion at a booked chair time
-
-    @property
-    def tentative(self) -> bool:
-        return self.status is Status.TENTATIVE
+    tentative = property(lambda self: self.status is Status.TENTATIVE)
 
     @property
     def sort_key(self) -> tuple:
@@ -453,6 +444,11 @@ REASON_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "longer-than-opening": ("minutes", "opens", "closes", "span"),
     "no-chair": ("minutes", "closes"),
     "no-chair-nurse-limit": ("minutes", "closes", "limit"),
+    # why a day-1 visit is not at its planned time (the site's usual start, or the time booked before)
+    "chair-moved": ("planned", "start", "reason"),  # reason: one of the three below
+    "planned-busy": ("planned", "minutes"),  # no chair free from the planned time for the whole visit
+    "planned-nurse-limit": ("planned", "limit"),  # the nurses' starts in that slot are taken
+    "planned-outside-hours": ("planned", "minutes", "opens", "closes"),
     # why an event is tentative (Status.TENTATIVE)
     "unconfirmed": ("closure",),  # at the clinic on a closed day: the care team confirms a new date
     "unconfirmed-cycle": ("cycle",),  # at home, in a cycle whose day 1 is on a closed day

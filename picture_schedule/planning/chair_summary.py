@@ -4,6 +4,8 @@ What ``picture-schedule chairs plan`` and ``chairs suggest`` do, as library call
 and the cohort, expand every course (the scheduler gives every date), run the chair planner,
 render the outputs asked for and write the terminal summary. Nothing is written or printed here:
 :func:`plan_chairs` returns the rendered files and the summary text, :func:`suggest_starts` the text.
+:func:`plan_courses` plans given courses (a roster's patients) and also returns the day-1 bookings
+placed, which the roster stores (``chairs plan --db … --book``), and says which would change.
 
 Progress is reported through a ``progress(length, label)`` factory whose result is a context
 manager giving a ``tick(done)`` callback (the CLI draws it as a progress bar); by default none.
@@ -12,18 +14,20 @@ manager giving a ``tick(done)`` callback (the CLI draws it as a progress bar); b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from picture_schedule.core import chair_plan as engine
+from picture_schedule.core import model
 from picture_schedule.core.chair_plan import WEEKDAYS, Appointment, ChairPlan, Unit
-from picture_schedule.core.model import Schedule, Site
+from picture_schedule.core.model import Course, Schedule, Site, frozen_map
 from picture_schedule.errors import InputError, ScheduleError
 from picture_schedule.loading import load_regimen, load_site
 from picture_schedule.planning.cohort import (
     Cohort,
+    Member,
     appointments,
     calendar,
     closures,
@@ -54,10 +58,12 @@ def no_progress(length: int, label: str) -> Iterator[Tick]:
 
 @dataclass(frozen=True)
 class ChairReport:
-    """What ``chairs plan`` produced: each target with its rendered bytes or text, and the summary."""
+    """What ``chairs plan`` produced: each target with its rendered bytes or text, the summary, and
+    the day-1 bookings placed (study number → cycle → booking with its date; :func:`plan_courses`)."""
 
     outputs: tuple[tuple[str, str | bytes], ...]  # (target, data) in the order asked; '-' is standard output
     summary: str
+    bookings: Mapping[str, Mapping[int, model.Booking]] = field(default_factory=frozen_map)
 
 
 def site_with_chairs(path: str) -> tuple[Site, Unit]:
@@ -91,13 +97,52 @@ def plan_chairs(*, cohort_path: str, site_path: str, first: dt.date | None = Non
     before the caller writes any) and returned with its target. The summary lists at most
     :data:`LISTED` unplaced visits when a report or CSV goes to a file (it lists them all there).
     """
-    targets = [target for target, _kind in outputs]
-    if first is not None and last is not None and first > last:
-        raise InputError(f"{first} is after --to {last}", source="--from")
-    if targets.count("-") > 1:
-        raise InputError("only one of -o, --csv and --ics can be '-' (standard output)")
+    _check(first, last, outputs)
     site, unit = site_with_chairs(site_path)
     cohort, schedules = _expand(cohort_path, site, progress)
+    planned = _plan(cohort, schedules, site, unit, first, last, outputs, progress)
+    return ChairReport(planned.outputs, planned.summary)
+
+
+def plan_courses(courses: Sequence[Course], *, source: str, site_path: str, first: dt.date | None = None,
+                 last: dt.date | None = None, outputs: Sequence[tuple[str, str]] = (),
+                 progress: Progress = no_progress, book: bool = False) -> ChairReport:
+    """As :func:`plan_chairs`, for ``courses`` (the patients of the roster ``source``), with the
+    day-1 bookings placed in the report's ``bookings``. The summary also compares them with the
+    courses' bookings: new, changed, unchanged, and bookings for a date a cycle no longer has
+    (stale: re-booked when placed again). ``book``: the caller stores them (the summary says so)."""
+    _check(first, last, outputs)
+    site, unit = site_with_chairs(site_path)
+    # each course as given (a course without a site keeps its dates as planned, as its outputs do)
+    cohort = Cohort(source, tuple(Member(course, f"{source}: {course.patient}", False) for course in courses))
+    with progress(len(cohort.members), "Expanding courses") as tick:
+        schedules = expand_cohort(cohort, progress=tick)
+    report = _plan(cohort, schedules, site, unit, first, last, outputs, progress, noun="Roster")
+    placed: dict[str, dict[int, model.Booking]] = {}
+    for b in report.plan.bookings:
+        a = b.appointment
+        placed.setdefault(a.patient, {})[a.cycle] = model.Booking(str(b.chair), b.start.time(), b.end.time(), day=a.day)
+    text = report.summary + booking_summary(schedules, placed, book=book)
+    return ChairReport(report.outputs, text, frozen_map({k: frozen_map(v) for k, v in placed.items()}))
+
+
+def _check(first: dt.date | None, last: dt.date | None, outputs: Sequence[tuple[str, str]]) -> None:
+    if first is not None and last is not None and first > last:
+        raise InputError(f"{first} is after --to {last}", source="--from")
+    if [target for target, _kind in outputs].count("-") > 1:
+        raise InputError("only one of -o, --csv and --ics can be '-' (standard output)")
+
+
+@dataclass(frozen=True)
+class _Planned:
+    outputs: tuple[tuple[str, str | bytes], ...]
+    summary: str
+    plan: ChairPlan
+
+
+def _plan(cohort: Cohort, schedules: tuple[Schedule, ...], site: Site, unit: Unit, first: dt.date | None,
+          last: dt.date | None, outputs: Sequence[tuple[str, str]], progress: Progress, noun: str = "Cohort",
+          ) -> _Planned:
     every = appointments(schedules)
     chosen = [a for a in every if (first is None or a.day >= first) and (last is None or a.day <= last)]
     if chosen:
@@ -108,8 +153,36 @@ def plan_chairs(*, cohort_path: str, site_path: str, first: dt.date | None = Non
                      for target, kind in outputs)
     files = [t for t, kind in outputs if t != "-" and kind in ("html", "csv")]
     text = summary(cohort, schedules, every, chosen, result, site, first=first, last=last,
-                   listed=LISTED if files else None)
-    return ChairReport(outputs=rendered, summary=text)
+                   listed=LISTED if files else None, noun=noun)
+    return _Planned(rendered, text, result)
+
+
+def booking_summary(schedules: Sequence[Schedule], placed: Mapping[str, Mapping[int, model.Booking]], *,
+                    book: bool) -> str:
+    """How the bookings placed compare with the courses' bookings, and each stale one."""
+    counts = {"new": 0, "changed": 0, "unchanged": 0}
+    lines = []
+    for schedule in schedules:
+        course = schedule.course
+        wanted = placed.get(course.patient, {})
+        for cycle, booking in wanted.items():
+            held = course.bookings.get(cycle)
+            counts["new" if held is None else "unchanged" if held.same_slot(booking) else "changed"] += 1
+        for note in schedule.notes:
+            if note.code == "booking-stale":
+                cycle, held = note.params["cycle"], course.bookings[note.params["cycle"]]
+                fate = ("booked again" if book else "booked again with --book") if cycle in wanted else \
+                    "no chair in this plan: not used, time to be confirmed"
+                lines.append(f"  {course.patient} cycle {cycle}: booked for {held.day} {held.start:%H:%M}, but day 1 "
+                             f"is now {note.params['day1']}: {fate}")
+    patients = sum(1 for s in schedules if any(
+        cycle not in s.course.bookings or not s.course.bookings[cycle].same_slot(b)
+        for cycle, b in placed.get(s.course.patient, {}).items()))
+    stored = ("nothing changed" if not patients else f"stored, the calendars of {_n(patients, 'patient')} updated"
+              if book else "not stored (give --book to store them)")
+    head = (f"Bookings: {counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged, "
+            f"{len(lines)} stale: {stored}")
+    return "\n".join([head, *lines]) + "\n"
 
 
 def _render(kind: str, result: ChairPlan, site: Site, cohort: Cohort, schedules: tuple[Schedule, ...],
@@ -146,12 +219,13 @@ def _period(chosen: list[Appointment], first: dt.date | None, last: dt.date | No
 
 def summary(cohort: Cohort, schedules: tuple[Schedule, ...], every: list[Appointment],
             chosen: list[Appointment], result: ChairPlan, site: Site, *, first: dt.date | None,
-            last: dt.date | None, listed: int | None) -> str:
-    """The terminal summary: cohort, unit, what was placed, days over capacity, visits not placed."""
+            last: dt.date | None, listed: int | None, noun: str = "Cohort") -> str:
+    """The terminal summary: cohort (or roster: ``noun``), unit, what was placed, days over capacity,
+    visits not placed, visits not at their planned time."""
     unit = result.unit
     lines = []
     span = f" from {min(a.day for a in every)} to {max(a.day for a in every)}" if every else ""
-    lines.append(f"Cohort {cohort.source}: {_n(len(cohort.members), 'patient')}, "
+    lines.append(f"{noun} {cohort.source}: {_n(len(cohort.members), 'patient')}, "
                  f"{_n(len(every), 'day-1 visit')}{span}")
     for skipped in cohort.skipped:
         lines.append(f"  not a course, skipped: {skipped}")
@@ -190,6 +264,13 @@ def summary(cohort: Cohort, schedules: tuple[Schedule, ...], every: list[Appoint
     if len(unplaced) < len(result.unplaced):
         lines.append(f"  … and {len(result.unplaced) - len(unplaced)} more: every one is in the CSV (status "
                      "unplaced) and the report")
+    moved = [b for b in result.bookings if b.moved is not None]
+    lines.append(f"Not at the planned time: {len(moved)}")
+    for b in moved[:listed] if listed is not None else moved:
+        a = b.appointment
+        lines.append(f"  {a.patient} cycle {a.cycle}, {a.day:%a %Y-%m-%d}: {reason_text(b.moved, 'en')}")
+    if listed is not None and len(moved) > listed:
+        lines.append(f"  … and {len(moved) - listed} more: every one is in the CSV (the reason column)")
     notes: dict[str, list[str]] = {}
     for schedule in schedules:
         for note in schedule.notes:

@@ -481,10 +481,12 @@ def _share_key(member: Member) -> tuple[Any, ...] | None:
 
 
 def appointments(schedules: Iterable[Schedule]) -> list[Appointment]:
-    """One day-1 visit per cycle that needs a chair: its day, chair minutes and shift note.
+    """One day-1 visit per cycle that needs a chair: its day, chair minutes, shift note and planned time.
 
-    Day, chair time (preparation + infusions + observation) and note all come from the
-    schedule's cycles; a cycle whose infusions are all omitted takes no chair.
+    Day, chair time (preparation + infusions + observation), note and planned time all come from
+    the schedule's cycles; a cycle whose infusions are all omitted takes no chair. The planned time
+    is the day-1 time the patient's outputs give: the chair booked for that day 1 (kept on its chair
+    when free), else the site's infusion start.
     """
     return [
         Appointment(
@@ -494,11 +496,19 @@ def appointments(schedules: Iterable[Schedule]) -> list[Appointment]:
             minutes=cycle.chair_minutes,
             regimen=s.regimen.id,
             note=reason_text(cycle.shift_reason, "en"),
+            planned=cycle.booking.start if cycle.booking else cycle.infusion_start,
+            booked=cycle.booking is not None,
+            chair=chair_number(cycle.booking.chair) if cycle.booking else None,
         )
         for s in schedules
         for cycle in s.cycles
         if cycle.chair_minutes > 0
     ]
+
+
+def chair_number(name: str) -> int | None:
+    """The unit's chair number (from 1) a booking names ("3"), or None for another name ("C3")."""
+    return int(name) if name.isascii() and name.isdecimal() and int(name) >= 1 else None
 
 
 class Newcomer:

@@ -343,6 +343,7 @@ def report(
         ("Day-1 visits", str(visits)),
         ("Placed", str(len(plan.bookings))),
         ("Not placed", str(len(plan.unplaced))),
+        ("Moved from their planned time", str(sum(1 for b in plan.bookings if b.moved))),
         ("Days with visits", str(len(days))),
         ("Days over capacity", str(len(plan.over_capacity_days))),
         ("Chair-hours asked for", _hours(plan.demand_minutes)),
@@ -475,11 +476,14 @@ def to_csv(plan: ChairPlan) -> str:
     writer.writerow(CSV_COLUMNS)
     reasons: dict[object, str] = {}
     for load in plan.days:
-        for b in plan.bookings_on(load.day):  # by start, then chair
+        for b in plan.bookings_on(load.day):  # by start, then chair; the reason: why not at the planned time
             a = b.appointment
+            moved = "" if b.moved is None else reasons.get(b.moved)
+            if moved is None:
+                moved = reasons[b.moved] = reason_text(b.moved, "en")
             writer.writerow([spreadsheet_safe(cell) for cell in (  # no cell runs as a formula
                 a.patient, a.cycle, a.day.isoformat(), b.chair, _clock(b.start), _clock(b.end), a.minutes,
-                a.regimen, a.note, "placed", "")])
+                a.regimen, a.note, "placed", moved)])
         for u in sorted(load.unplaced, key=lambda item: (item.appointment.patient, item.appointment.cycle)):
             a = u.appointment
             text = reasons.get(u.reason)
@@ -550,8 +554,7 @@ def to_ics(plan: ChairPlan, *, site: Site, dtstamp: dt.datetime) -> bytes:
         lines = [f"Chair {b.chair}, {_clock(b.start)}–{_clock(b.end)} ({a.minutes} min)"]
         if a.regimen:
             lines.append(f"Regimen: {a.regimen}")
-        if a.note:
-            lines.append(a.note)
+        lines += [text for text in (a.note, reason_text(b.moved, "en")) if text]
         event.add("description", "\n".join(lines))
         if site.location:
             event.add("location", site.location)

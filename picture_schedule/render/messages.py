@@ -131,6 +131,10 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = MappingProxyType({
     "no-chair": {"": "no chair free for {minutes} min before {closes}"},
     "no-chair-nurse-limit": {"": "no chair free for {minutes} min before {closes} within the nurse limit of "
                                  "{limit} starts per slot"},
+    "chair-moved": {"": "moved from {planned} to {start}: {reason}"},
+    "planned-busy": {"": "no chair free at {planned} for {minutes} min"},
+    "planned-nurse-limit": {"": "the nurse limit of {limit} starts per slot is reached at {planned}"},
+    "planned-outside-hours": {"": "a {minutes}-min visit at {planned} does not fit the opening hours {opens}–{closes}"},
     "unconfirmed": {"": "clinic closed on this day: your care team will confirm a new date"},
     "unconfirmed-cycle": {"": "day 1 of cycle {cycle} falls on a day the clinic is closed: your care team will "
                               "confirm new dates"},

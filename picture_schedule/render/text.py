@@ -190,8 +190,8 @@ def _dose_basis(schedule: Schedule) -> list[str]:
     return lines
 
 
-#: The notes that make an appointment tentative: a person must confirm a date (or book the chair again).
-WARNING_CODES = ("closed-day1", "visit-window", "booking-stale")
+#: The notes of an appointment left tentative: a person must confirm a date.
+TENTATIVE_CODES = ("closed-day1", "visit-window")
 
 
 def course_warnings(course: Course) -> list[str]:
@@ -200,6 +200,6 @@ def course_warnings(course: Course) -> list[str]:
     from picture_schedule.core.scheduler import schedule
 
     expanded = schedule(course)
-    lines = [f"tentative: {describe(note, 'en')}" for note in expanded.notes if note.code in WARNING_CODES[:2]]
+    lines = [f"tentative: {describe(note, 'en')}" for note in expanded.notes if note.code in TENTATIVE_CODES]
     lines += [describe(note, "en") for note in expanded.notes if note.code == "booking-stale"]
     return lines

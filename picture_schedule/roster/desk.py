@@ -104,6 +104,8 @@ def _journal_lines(store: Roster, patient: str) -> list[str]:
             for detail in entry.detail.strip().splitlines()[1:]:
                 if not detail.startswith(("reason", "recorded", "by ")):
                     lines.append(f"      {detail}")
+        elif entry.action == "book":  # the chair bookings made, and the ones they replace
+            lines.extend(f"      {detail}" for detail in entry.detail.strip().splitlines())
     return lines
 
 

@@ -29,6 +29,7 @@ from picture_schedule.core.model import Course, Schedule
 from picture_schedule.errors import InputError, RosterError, ScheduleError
 from picture_schedule.render.diary_batch import DiaryJob, Printed, Progress, no_progress, print_diaries
 from picture_schedule.render.printing import DEFAULT_ENGINE, Printer
+from picture_schedule.roster.bookings import stored_bookings
 from picture_schedule.roster.stored_course import CourseFile, load_stored_course
 
 if TYPE_CHECKING:
@@ -114,13 +115,14 @@ class DiaryCache:
                                  source=self.label)
             files = [CourseFile(r["kind"], r["ref"], r["body"]) for r in self.conn.execute(
                 "SELECT kind, ref, body FROM course_files WHERE patient_id = ? ORDER BY kind", (row["id"],))]
-        course = load_stored_course(row["course_text"], files, f"roster {patient}", row["templates"])
+            booked = stored_bookings(self.conn, row["id"])  # the chair times it prints
+        course = load_stored_course(row["course_text"], files, f"roster {patient}", row["templates"], booked)
         expanded = schedule(course)
         lang = language or course.language or "en"
         folders = [*template_folders(expanded, templates), templates_dir()]
         fingerprint = expanded.fingerprint()
         digest = hashlib.sha256(json.dumps([
-            fingerprint, lang, paper, large_print, engine, row["course_text"], row["templates"],
+            fingerprint, lang, paper, large_print, engine, row["course_text"], row["templates"], repr(sorted(booked.items())),
             [list(f) for f in files], _folders_digest(folders), _versions(engine),
         ]).encode()).hexdigest()
         return course, expanded, DiaryKey(int(row["id"]), lang, paper, large_print, engine, fingerprint, digest)

@@ -91,6 +91,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             DELETE FROM diary_pdfs WHERE patient_id = NEW.id;
         END;
     """),
+    # Day-1 chair bookings (`chairs plan --db … --book`, roster/bookings.py): one a patient and
+    # cycle, the appointment time in the patient's outputs. revision counts how many times the
+    # cycle was booked (calendar SEQUENCE); recorded is the wall time in the course's zone when it
+    # was last booked. They stay with the course on removal and go with it on purge.
+    Migration(4, "chair bookings: bookings", """
+        CREATE TABLE bookings (
+            patient_id INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+            cycle      INTEGER NOT NULL CHECK (cycle >= 1),
+            day        TEXT NOT NULL,
+            chair      TEXT NOT NULL,
+            start_time TEXT NOT NULL,
+            end_time   TEXT NOT NULL,
+            revision   INTEGER NOT NULL CHECK (revision >= 1),
+            recorded   TEXT NOT NULL,
+            booked_by  TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (patient_id, cycle)
+        ) STRICT;
+    """),
 )
 
 

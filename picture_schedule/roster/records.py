@@ -53,7 +53,7 @@ class PatientInfo:
 @dataclasses.dataclass(frozen=True)
 class JournalEntry:
     at: dt.datetime
-    action: str  # add, change, rotate, remove, refresh (purge: a line with no patient left)
+    action: str  # add, change, book, rotate, remove, refresh (purge: a line with no patient left)
     by: str
     reason: str
     detail: str

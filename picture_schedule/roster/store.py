@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 from picture_schedule.core.model import Change, Course, Schedule
 from picture_schedule.errors import InputError, RosterError, ScheduleError
 from picture_schedule.loading.reader import NAME_MAX, REASON_MAX, check_text, read_text
+from picture_schedule.roster.bookings import stored_bookings, with_booking_tables
 from picture_schedule.roster.course_text import append_change, change_block
 from picture_schedule.roster.feeds import etag_of, render_feed, renderer_key
 from picture_schedule.roster.migrations import (
@@ -274,9 +275,10 @@ class Roster:
             raise self._damaged(patient, exc, "journal") from None
 
     def course_text(self, patient: str) -> str:
-        """The course file as it stands: the nurse's text plus every recorded change (``export``)."""
+        """The course file as it stands: the nurse's text, every recorded change and chair booking (``export``)."""
         with self._guard():
-            return self._row(self._conn(), patient)["course_text"]
+            row = self._row(conn := self._conn(), patient)
+            return with_booking_tables(row["course_text"], stored_bookings(conn, row["id"]), f"roster {patient}")
 
     def course_files(self, patient: str) -> list[CourseFile]:
         """(kind, ref, text) of the site and regimen files the course names by path."""
@@ -289,8 +291,8 @@ class Roster:
         with self._guard():
             conn = self._conn()
             row = self._row(conn, patient)
-            files = self._files(conn, row["id"])
-        return load_stored_course(row["course_text"], files, f"roster {patient}", row["templates"])
+            files, booked = self._files(conn, row["id"]), stored_bookings(conn, row["id"])
+        return load_stored_course(row["course_text"], files, f"roster {patient}", row["templates"], booked)
 
     def diary_cache(self) -> DiaryCache:
         """The patients' printed diaries, kept until something they show changes (roster/diary_cache.py)."""
@@ -482,7 +484,7 @@ class Roster:
             recorded = now.astimezone(ZoneInfo(current.zone)).replace(tzinfo=None)
             change = dataclasses.replace(change, recorded=recorded, by=change.by.strip(), reason=change.reason.strip())
             new_text = append_change(text, change, label)
-            course = load_stored_course(new_text, files, label, templates)
+            course = load_stored_course(new_text, files, label, templates, stored_bookings(conn, patient_id))
             body, max_age = self._render(course)
             conn.execute("UPDATE patients SET course_text = ?, changed_at = ?, changes = changes + 1 WHERE id = ?",
                          (new_text, _iso(now), patient_id))
@@ -504,9 +506,10 @@ class Roster:
             token = self._store_token(conn, patient_id, now, token)
             self._journal(conn, patient_id, patient, "rotate", now, by)
             text, templates, files = row["course_text"], row["templates"], self._files(conn, patient_id)
+            booked = stored_bookings(conn, patient_id)
             if before_commit is not None:
                 before_commit()
-        return Enrolment(patient, token, load_stored_course(text, files, f"roster {patient}", templates))
+        return Enrolment(patient, token, load_stored_course(text, files, f"roster {patient}", templates, booked))
 
     def remove(self, patient: str, *, by: str = "") -> None:
         """Take ``patient`` off the roster: their token and feed are deleted (the link dies at once,
@@ -578,7 +581,7 @@ class Roster:
                 return 0  # removed meanwhile: no feed any more
             patient_id = row["id"]
             course = load_stored_course(row["course_text"], self._files(conn, patient_id), f"roster {patient}",
-                                        row["templates"])
+                                        row["templates"], stored_bookings(conn, patient_id))
             body, max_age = self._render(course)
             old = conn.execute("SELECT etag, last_modified FROM feeds WHERE patient_id = ?",
                                (patient_id,)).fetchone()

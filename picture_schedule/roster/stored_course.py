@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from picture_schedule.core.model import Course
+from picture_schedule.core.model import Booking, Course, frozen_map
 from picture_schedule.errors import InputError, ScheduleError
 
 if TYPE_CHECKING:
@@ -45,15 +45,19 @@ def _read_ref(files: Resolver, ref: str, course_file: Path, field: str) -> str:
         raise InputError(exc.message, source=str(course_file), field=f"{field} ({ref})") from None
 
 
-def load_stored_course(text: str, files: Sequence[CourseFile], label: str, templates: str = "") -> Course:
+def load_stored_course(text: str, files: Sequence[CourseFile], label: str, templates: str = "",
+                       bookings: Mapping[int, Booking] | None = None) -> Course:
     """Load a course from its stored text and copies of the files it names, exactly as
     ``load_course`` loads the file beside those files (same names, same loader), from memory.
 
     ``templates`` is the site's diary template folder as resolved when the course was added (a stored
-    site file has no folder of its own to resolve it against)."""
+    site file has no folder of its own to resolve it against). ``bookings``: the chair bookings the
+    roster keeps for the patient (cycle → booking); they replace the course text's for those cycles."""
     from picture_schedule.loading import course_from_text
 
     course = course_from_text(text, label, {file.ref: file.text for file in files})
     if templates and course.site is not None and course.site.templates:
         course = dataclasses.replace(course, site=dataclasses.replace(course.site, templates=templates))
+    if bookings:
+        course = dataclasses.replace(course, bookings=frozen_map({**course.bookings, **bookings}))
     return course

@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_START := 2026-12-07
 DEMO_OUT   := demo-output
+WEB_OUT    := $(DEMO_OUT)/web
+WEB_PORT   ?= 8080
 
-.PHONY: demo test bench samples system-deps clean lint constraints docs
+.PHONY: demo web screenshots test bench samples system-deps clean lint constraints docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,15 @@ demo: $(VENV)/.installed
 	@echo
 	@echo "Example outputs for a course starting $(DEMO_START) are in $(CURDIR)/$(DEMO_OUT)/"
 	@ls $(DEMO_OUT)
+	@echo
+	@$(BIN)/python scripts/web_demo.py --out $(WEB_OUT) --port $(WEB_PORT)
+	@echo "('make web' runs that command.)"
+
+# The web page on the demo roster (built by `make demo`, whose output shows the demo passwords).
+web: $(VENV)/.installed
+	@test -f $(WEB_OUT)/roster.sqlite3 || $(BIN)/python scripts/web_demo.py --out $(WEB_OUT) --port $(WEB_PORT)
+	@echo "Demo accounts: viewer, nurse, coordinator (passwords: printed when the demo roster was built; 'make demo' makes new ones)"
+	$(BIN)/picture-schedule web --db $(WEB_OUT)/roster.sqlite3 --site $(WEB_OUT)/site-nanjing.toml --port $(WEB_PORT) --base-url http://127.0.0.1:$(WEB_PORT)
 
 # System packages and the Node module the tests use (Chromium, CJK fonts, poppler, ical.js).
 # As root they are installed; otherwise the tests that need them skip with a visible reason.
@@ -37,6 +48,11 @@ bench: $(VENV)/.installed
 
 samples: $(VENV)/.installed
 	$(BIN)/python scripts/make_samples.py --out samples
+
+# Screenshots of the web page (samples/web-*.png, both languages) from the demo roster on a fixed
+# date, taken in Debian's Chromium; look at them before committing.
+screenshots: $(VENV)/.installed system-deps
+	$(BIN)/python scripts/web_screenshots.py --out samples --docs docs/images
 
 lint: $(VENV)/.installed
 	$(BIN)/python -m mypy

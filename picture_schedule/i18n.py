@@ -16,8 +16,10 @@ LOCALES = {"en": "en", "zh-CN": "zh_CN"}
 
 
 @lru_cache(maxsize=None)
-def translations(language: str):  # -> babel.support.Translations
-    """Merged translations for ``language`` (``en`` returns the messages unchanged)."""
+def translations(language: str, web: bool = False):  # -> babel.support.Translations
+    """Merged translations for ``language`` (``en`` returns the messages unchanged). The web page's
+    catalogues (``web*.po``) are merged only for the web page (``web``), and after the others: a word
+    the web page translates can never change a diary's, a calendar's or a report's."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
     from babel.support import NullTranslations, Translations
@@ -29,7 +31,8 @@ def translations(language: str):  # -> babel.support.Translations
         raise InputError(f"{language!r} is not a supported language ({', '.join(LOCALES)})", source="--lang")
     folder = templates_dir() / "locale" / locale / "LC_MESSAGES"
     merged = None
-    for po in sorted(folder.glob("*.po")) if folder.is_dir() else []:
+    catalogues = sorted(folder.glob("*.po")) if folder.is_dir() else []
+    for po in [p for p in catalogues if not p.name.startswith("web")] + ([p for p in catalogues if p.name.startswith("web")] if web else []):
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=locale)
         buffer = io.BytesIO()
@@ -43,8 +46,8 @@ def translations(language: str):  # -> babel.support.Translations
     return merged or NullTranslations()
 
 
-def gettext(language: str, message: str) -> str:
-    return translations(language).gettext(message)
+def gettext(language: str, message: str, *, web: bool = False) -> str:
+    return translations(language, web).gettext(message)
 
 
 def ngettext(language: str, singular: str, plural: str, n: int) -> str:

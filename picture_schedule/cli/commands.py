@@ -34,6 +34,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
                "Keep a unit's patients in a roster and give each a secret calendar feed link."),
     "serve": ("picture_schedule.cli.serve",
               "Serve every patient's calendar feed at /feed/<token>.ics (and /healthz)."),
+    "staff": ("picture_schedule.cli.staff",
+              "The web page's staff accounts: add, list, disable, change a password."),
+    "web": ("picture_schedule.cli.web",
+            "Serve the unit's web page: staff pages, each patient's own page and calendar feeds."),
 }
 
 

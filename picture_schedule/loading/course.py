@@ -38,6 +38,10 @@ from picture_schedule.loading.resolver import Resolver, resolver_for
 from picture_schedule.loading.site import check_zone, site_from_data, site_from_reader
 
 
+#: The units a prescribed dose may be written in (``[prescribed]``).
+PRESCRIBED_UNITS = ("mg", "IU", "MIU", "µg", "mL")
+
+
 def load_course(path: Path | str) -> Course:
     """A patient's course file (TOML) with its regimen and site resolved relative to it."""
     data, label = read_toml(path)
@@ -259,7 +263,7 @@ def _prescribed(r: Reader, value: Any, where: str, regimen: Regimen | None) -> d
             continue
         p = Reader(spec, r.source, r.where(field), r.problems)
         amount = p.number("amount", 0.0001, 1e12)
-        unit = p.text("unit", choices=("mg", "IU", "MIU", "µg", "mL"))
+        unit = p.text("unit", choices=PRESCRIBED_UNITS)
         p.done()
         if amount and unit:
             out[agent_id] = Prescribed(float(amount), unit)

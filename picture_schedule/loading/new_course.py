@@ -1,9 +1,10 @@
 """A fresh course file for a new patient: what `picture-schedule new` writes.
 
 The file holds the patient's own facts only (study number, start, body measures and when they were
-measured, site, language; optionally regimen and cycles): no changes and no prescriptions, so a new
-patient never inherits another's history. It is checked with the course rules before anyone writes
-it, with the site file found where the course file will be.
+measured, site, language; optionally regimen, cycles, and the times and prescribed doses the web
+page's enrolment form asks for): no changes, so a new patient never inherits another's history. It
+is checked with the course rules before anyone writes it, with the site file found where the course
+file will be.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from picture_schedule.core.model import Course, format_amount
+from picture_schedule.core.model import Course, Prescribed, Slot, Times, format_amount
 from picture_schedule.loading.course import course_from_text
 
 
@@ -32,6 +34,8 @@ class NewCourse:
     cycles: int | None = None  # None: the regimen's
     measured: dt.date | None = None  # when height and weight were measured
     created: dt.datetime | None = None  # when the course is set up (calendar stamps come from it)
+    times: Times | None = None  # None: no [times] table (the defaults)
+    prescribed: tuple[tuple[str, Prescribed], ...] = ()  # (agent id, dose) the prescriber wrote
 
 
 def _toml(text: str) -> str:
@@ -74,8 +78,8 @@ def course_text(new: NewCourse, folder: Path) -> str:
         f"measured = {new.measured.isoformat()}" if new.measured else "# measured = 2026-12-01             # when height and weight were measured",
         'formula = "mosteller"               # mosteller | dubois',
         "",
-        "# [prescribed]                      # doses the prescriber wrote print in preference to the calculated ones",
-        '# oxaliplatin = { amount = 185, unit = "mg" }',
+        *_times_lines(new.times),
+        *_prescribed_lines(new.prescribed),
         "",
         "# Changes are recorded as treatment goes on (docs/reference/course.md#changes), or with",
         "# `picture-schedule roster change` once the patient is on the roster:",
@@ -88,6 +92,30 @@ def course_text(new: NewCourse, folder: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _times_lines(times: Times | None) -> list[str]:
+    if times is None:
+        return []
+    lines = ["[times]", f'morning = "{times.morning:%H:%M}"', f'evening = "{times.evening:%H:%M}"',
+             f'injection = "{times.injection:%H:%M}"']
+    if times.first_capecitabine_dose is not Slot.MORNING:
+        lines.append(f"first_capecitabine_dose = {_toml(str(times.first_capecitabine_dose))}")
+    return [*lines, ""]
+
+
+def _key(name: str) -> str:
+    """A TOML key: bare when it can be (agent ids are), else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml(name)
+
+
+def _prescribed_lines(prescribed: tuple[tuple[str, Prescribed], ...]) -> list[str]:
+    if not prescribed:
+        return ["# [prescribed]                      # doses the prescriber wrote print in preference to the calculated ones",
+                '# oxaliplatin = { amount = 185, unit = "mg" }']
+    return ["[prescribed]                        # doses the prescriber wrote print in preference to the calculated ones",
+            *(f"{_key(agent)} = {{ amount = {format_amount(dose.amount)}, unit = {_toml(dose.unit)} }}"
+              for agent, dose in prescribed)]
 
 
 def new_course(new: NewCourse, target: str | Path) -> tuple[str, Course]:

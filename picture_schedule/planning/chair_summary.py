@@ -5,7 +5,8 @@ and the cohort, expand every course (the scheduler gives every date), run the ch
 render the outputs asked for and write the terminal summary. Nothing is written or printed here:
 :func:`plan_chairs` returns the rendered files and the summary text, :func:`suggest_starts` the text.
 :func:`plan_courses` plans given courses (a roster's patients) and also returns the day-1 bookings
-placed, which the roster stores (``chairs plan --db … --book``), and says which would change.
+placed, which the roster stores (``chairs plan --db … --book``), and says which would change;
+:func:`suggest_for_courses` finds starts beside given courses (the web page's ``/chairs``).
 
 Progress is reported through a ``progress(length, label)`` factory whose result is a context
 manager giving a ``tick(done)`` callback (the CLI draws it as a progress bar); by default none.
@@ -64,6 +65,8 @@ class ChairReport:
     outputs: tuple[tuple[str, str | bytes], ...]  # (target, data) in the order asked; '-' is standard output
     summary: str
     bookings: Mapping[str, Mapping[int, model.Booking]] = field(default_factory=frozen_map)
+    plan: ChairPlan | None = None  # what the planner gave (the web page shows it; plan_courses)
+    schedules: tuple[Schedule, ...] = ()  # the courses' schedules it was planned from (plan_courses)
 
 
 def site_with_chairs(path: str) -> tuple[Site, Unit]:
@@ -84,6 +87,14 @@ def site_with_chairs(path: str) -> tuple[Site, Unit]:
 
 def _expand(cohort_path: str, site: Site, progress: Progress) -> tuple[Cohort, tuple[Schedule, ...]]:
     cohort = read_cohort(cohort_path, site)
+    with progress(len(cohort.members), "Expanding courses") as tick:
+        schedules = expand_cohort(cohort, progress=tick)
+    return cohort, schedules
+
+
+def _expand_courses(courses: Sequence[Course], source: str, progress: Progress) -> tuple[Cohort, tuple[Schedule, ...]]:
+    # each course as given (a course without a site keeps its dates as planned, as its outputs do)
+    cohort = Cohort(source, tuple(Member(course, f"{source}: {course.patient}", False) for course in courses))
     with progress(len(cohort.members), "Expanding courses") as tick:
         schedules = expand_cohort(cohort, progress=tick)
     return cohort, schedules
@@ -113,17 +124,15 @@ def plan_courses(courses: Sequence[Course], *, source: str, site_path: str, firs
     (stale: re-booked when placed again). ``book``: the caller stores them (the summary says so)."""
     _check(first, last, outputs)
     site, unit = site_with_chairs(site_path)
-    # each course as given (a course without a site keeps its dates as planned, as its outputs do)
-    cohort = Cohort(source, tuple(Member(course, f"{source}: {course.patient}", False) for course in courses))
-    with progress(len(cohort.members), "Expanding courses") as tick:
-        schedules = expand_cohort(cohort, progress=tick)
+    cohort, schedules = _expand_courses(courses, source, progress)
     report = _plan(cohort, schedules, site, unit, first, last, outputs, progress, noun="Roster")
     placed: dict[str, dict[int, model.Booking]] = {}
     for b in report.plan.bookings:
         a = b.appointment
         placed.setdefault(a.patient, {})[a.cycle] = model.Booking(str(b.chair), b.start.time(), b.end.time(), day=a.day)
     text = report.summary + booking_summary(schedules, placed, book=book)
-    return ChairReport(report.outputs, text, frozen_map({k: frozen_map(v) for k, v in placed.items()}))
+    return ChairReport(report.outputs, text, frozen_map({k: frozen_map(v) for k, v in placed.items()}),
+                       report.plan, schedules)
 
 
 def _check(first: dt.date | None, last: dt.date | None, outputs: Sequence[tuple[str, str]]) -> None:
@@ -285,6 +294,21 @@ def summary(cohort: Cohort, schedules: tuple[Schedule, ...], every: list[Appoint
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Starts:
+    """What ``suggest`` found for a new patient: each start that fits with the newcomer's schedule
+    from it (day 1s, holiday shifts, notes), and what it was planned with."""
+
+    regimen: model.Regimen
+    earliest: dt.date
+    count: int  # how many starts were asked for
+    source: str  # the cohort or roster the chairs are shared with
+    patients: int
+    site: Site
+    unit: Unit
+    found: tuple[tuple[engine.Suggestion, Schedule], ...]
+
+
 def suggest_starts(*, cohort_path: str, site_path: str, regimen: str, earliest: dt.date | None = None,
                    count: int = 5, progress: Progress = no_progress) -> str:
     """The earliest starts (at most ``count``) for a new patient on ``regimen`` whose every day 1
@@ -293,11 +317,30 @@ def suggest_starts(*, cohort_path: str, site_path: str, regimen: str, earliest: 
     ``earliest``: the first start to try; default today in the site's time zone.
     """
     site, unit = site_with_chairs(site_path)
+    new_regimen = _new_regimen(regimen)
+    cohort, schedules = _expand(cohort_path, site, progress)
+    return starts_text(_suggest(cohort, schedules, site, unit, new_regimen, earliest, count))
+
+
+def suggest_for_courses(courses: Sequence[Course], *, source: str, site_path: str, regimen: str,
+                        earliest: dt.date | None = None, count: int = 5, progress: Progress = no_progress) -> Starts:
+    """As :func:`suggest_starts`, with ``courses`` (the patients of the roster ``source``, with their
+    bookings) on the chairs, as what was found (:func:`starts_text` words it)."""
+    site, unit = site_with_chairs(site_path)
+    new_regimen = _new_regimen(regimen)
+    cohort, schedules = _expand_courses(courses, source, progress)
+    return _suggest(cohort, schedules, site, unit, new_regimen, earliest, count)
+
+
+def _new_regimen(regimen: str) -> model.Regimen:
     try:
-        new_regimen = load_regimen(regimen)
+        return load_regimen(regimen)
     except ScheduleError as exc:
         raise InputError(str(exc), source="--regimen") from None
-    cohort, schedules = _expand(cohort_path, site, progress)
+
+
+def _suggest(cohort: Cohort, schedules: tuple[Schedule, ...], site: Site, unit: Unit, new_regimen: model.Regimen,
+             earliest: dt.date | None, count: int) -> Starts:
     booked = appointments(schedules)
     if earliest is None:
         from zoneinfo import ZoneInfo
@@ -307,23 +350,29 @@ def suggest_starts(*, cohort_path: str, site_path: str, regimen: str, earliest: 
     days = [a.day for a in booked] + [earliest]
     unit = unit_on_calendar(site, unit, min(days), max(days) + dt.timedelta(days=2 * 366))  # suggest's horizon and a course
     found = engine.suggest(booked, unit, day1s, earliest, count)
+    return Starts(new_regimen, earliest, count, cohort.source, len(cohort.members), site, unit,
+                  tuple((suggestion, day1s.schedule(suggestion.start)) for suggestion in found))
+
+
+def starts_text(starts: Starts) -> str:
+    """The starts found, as ``chairs suggest`` prints them."""
+    new_regimen, unit, site, found = starts.regimen, starts.unit, starts.site, starts.found
     lines = [f"Starts for a new {new_regimen.id} patient ({_n(new_regimen.cycles, 'cycle')}) from "
-             f"{earliest:%a %Y-%m-%d}, with the {_n(len(cohort.members), 'patient')} of {cohort.source} "
+             f"{starts.earliest:%a %Y-%m-%d}, with the {_n(starts.patients, 'patient')} of {starts.source} "
              f"on {_n(unit.chairs, 'chair')} at {site.name or site.source}:"]
     notes: dict[str, None] = {}
-    for number, suggestion in enumerate(found, start=1):
+    for number, (suggestion, expanded) in enumerate(found, start=1):
         dates = ", ".join(d.isoformat() for d in suggestion.day1s)
         lines.append(f"{number:>3}. {suggestion.start:%a %Y-%m-%d}: peak {suggestion.peak_chairs} of "
                      f"{unit.chairs} chairs; day 1s {dates}")
-        expanded = day1s.schedule(suggestion.start)
         for cycle in expanded.cycles:
             if cycle.shift_reason:
                 lines.append(f"       {reason_text(cycle.shift_reason, 'en')}")
         notes.update((describe(n, "en"), None) for n in expanded.notes if n.code in ("estimated-holidays", "interval"))
     if not found:
         lines.append(f"  none: no start within {HORIZON} days fits the chairs left")
-    elif len(found) < count:
-        lines.append(f"  only {len(found)} of {count}: no other start within {HORIZON} days fits")
+    elif len(found) < starts.count:
+        lines.append(f"  only {len(found)} of {starts.count}: no other start within {HORIZON} days fits")
     lines.extend(f"Note: {text}" for text in notes)
     return "\n".join(lines)
 

@@ -224,8 +224,10 @@ THREADS = 8
 
 def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: int = THREADS,
           connection_limit: int = CONNECTION_LIMIT, channel_timeout: int = CHANNEL_TIMEOUT,
-          settings: Settings | None = None, ready: Callable[[str, int], None] | None = None) -> None:
-    """Run the feed server with waitress until SIGINT or SIGTERM; ``ready(host, port)`` once listening.
+          settings: Settings | None = None, ready: Callable[[str, int], None] | None = None,
+          app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None) -> None:
+    """Run the feed server (or ``app``: the web page) with waitress until SIGINT or SIGTERM;
+    ``ready(host, port)`` once listening.
 
     Idle connections are closed after ``channel_timeout`` seconds (checked every few seconds), at most
     ``connection_limit`` are open at once, and ``threads`` requests are answered at the same time.
@@ -239,7 +241,7 @@ def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: 
 
     _enough_files(connection_limit)
     try:
-        server = create_server(create_app(store, settings), host=host, port=port, threads=threads,
+        server = create_server(app or create_app(store, settings), host=host, port=port, threads=threads,
                                connection_limit=connection_limit, channel_timeout=channel_timeout,
                                cleanup_interval=max(1, min(5, channel_timeout // 4)),
                                asyncore_use_poll=True,  # select() fails beyond 1024 file descriptors

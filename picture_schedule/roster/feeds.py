@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import NamedTuple
 
 from picture_schedule.core.model import Schedule
+
+
+class Rendered(NamedTuple):
+    """What the roster stores for a patient's schedule: the feed, its max-age, the summary (roster/summary.py)."""
+
+    body: bytes
+    max_age: int
+    summary: str
 
 
 def render_feed(schedule: Schedule) -> bytes:
@@ -39,6 +48,8 @@ def renderer_key() -> str:
             from picture_schedule.resources import templates_dir
 
             for po in sorted(Path(templates_dir()).rglob("*.po")):
+                if po.name.startswith("web"):  # the web page's words never reach a feed
+                    continue
                 digest.update(po.name.encode() + b"\0" + po.read_bytes())
         except Exception:  # noqa: BLE001  (templates are optional for the key)
             pass

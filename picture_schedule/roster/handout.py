@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,7 @@ class Handout:
     patient: str
     text: str
     files: tuple[tuple[str, bytes], ...]
+    token: str = field(default="", repr=False)  # the link's secret (the web page shows it as text and QR)
 
 
 Deliver = Callable[["Handout"], None]
@@ -59,17 +60,19 @@ def _keep(handout: Handout) -> None:
 
 
 def enrol(store: Roster, course_file: str | Path, *, by: str = "", request: LinkRequest = LinkRequest(),
-          deliver: Deliver = _keep) -> Handout:
+          deliver: Deliver = _keep, text: str | None = None) -> Handout:
     """Enrol the patient of ``course_file`` with a new feed link and what carries it (all or nothing:
-    see the module). ``deliver`` hands the link out before the roster commits."""
-    from picture_schedule.loading import load_course
+    see the module). ``deliver`` hands the link out before the roster commits. ``text``: the course's
+    text, named ``course_file`` (see :meth:`Roster.add`)."""
+    from picture_schedule.loading import course_from_text, load_course
 
-    course = load_course(course_file)
+    path = Path(course_file)
+    course = load_course(path) if text is None else course_from_text(text, str(path), path.parent)
     base = check_link_request(course.settings.feed_base_url, request)
     token = new_token()
     lines, link = links(token, base=base, static=request.static, qr_link=request.qr_link)
-    handout = _handout(course.patient, lines, carriers(course, link, request), request, verb="Added")
-    _hand_over(handout, deliver, lambda before_commit: store.add(course_file, by=by, token=token,
+    handout = _handout(course.patient, lines, carriers(course, link, request), request, verb="Added", token=token)
+    _hand_over(handout, deliver, lambda before_commit: store.add(course_file, by=by, token=token, text=text,
                                                                  before_commit=before_commit))
     return handout
 
@@ -82,7 +85,7 @@ def new_link(store: Roster, patient: str, *, by: str = "", request: LinkRequest 
     base = check_link_request(course.settings.feed_base_url, request)
     token = new_token()
     lines, link = links(token, base=base, static=request.static, qr_link=request.qr_link)
-    handout = _handout(patient, lines, carriers(course, link, request), request, verb="New link for")
+    handout = _handout(patient, lines, carriers(course, link, request), request, verb="New link for", token=token)
     _hand_over(handout, deliver, lambda before_commit: store.rotate(patient, by=by, token=token,
                                                                     before_commit=before_commit))
     return handout
@@ -173,10 +176,10 @@ def diary_bytes(course: Course, target: str, feed_url: str | None) -> bytes:
 
 
 def _handout(patient: str, lines: list[str], files: list[tuple[str, bytes]], request: LinkRequest, *,
-             verb: str) -> Handout:
+             verb: str, token: str = "") -> Handout:
     text = [f"{verb} {patient}. Feed links (shown only now; the roster keeps only a hash):", *lines]
     for target, _ in files:
         what = "Diary with the QR code" if Path(target).suffix.lower() in (".pdf", ".html") else \
             f"QR code of the {request.qr_link} link"
         text.append(f"{what}: {target}")
-    return Handout(patient=patient, text="\n".join(text), files=tuple(files))
+    return Handout(patient=patient, text="\n".join(text), files=tuple(files), token=token)

@@ -109,6 +109,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (patient_id, cycle)
         ) STRICT;
     """),
+    # The unit's web page (web/): staff accounts (Argon2 hashes, never passwords), failed logins for
+    # throttling, and each patient's schedule brief (cycles and appointments as JSON, written with the
+    # feed; a table of its own so the list never reads a feed body) so the patient list never expands
+    # a schedule. Every feed re-renders once to fill its brief.
+    Migration(5, "web page: staff, login_failures, briefs", """
+        CREATE TABLE staff (
+            id            INTEGER PRIMARY KEY,
+            username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            role          TEXT NOT NULL CHECK (role IN ('viewer', 'nurse', 'coordinator')),
+            password_hash TEXT NOT NULL,
+            language      TEXT NOT NULL DEFAULT 'en',
+            created_at    TEXT NOT NULL,
+            created_by    TEXT NOT NULL DEFAULT '',
+            disabled_at   TEXT,
+            session_epoch INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE TABLE login_failures (
+            username TEXT NOT NULL COLLATE NOCASE,
+            address  TEXT NOT NULL,
+            at       TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX login_failures_by_user ON login_failures(username, at);
+        CREATE INDEX login_failures_by_address ON login_failures(address, at);
+        CREATE TABLE briefs (
+            patient_id INTEGER PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+            summary    TEXT NOT NULL
+        ) STRICT;
+        UPDATE feeds SET renderer = '';
+    """),
 )
 
 

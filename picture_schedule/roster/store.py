@@ -43,7 +43,7 @@ from picture_schedule.errors import InputError, RosterError, ScheduleError
 from picture_schedule.loading.reader import NAME_MAX, REASON_MAX, check_text, read_text
 from picture_schedule.roster.bookings import stored_bookings, with_booking_tables
 from picture_schedule.roster.course_text import append_change, change_block
-from picture_schedule.roster.feeds import etag_of, render_feed, renderer_key
+from picture_schedule.roster.feeds import Rendered, etag_of, render_feed, renderer_key
 from picture_schedule.roster.migrations import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -381,19 +381,18 @@ class Roster:
                     now = last + dt.timedelta(seconds=1)
         return now
 
-    def _render(self, course: Course) -> tuple[bytes, int]:
+    def _render(self, course: Course) -> Rendered:
         from picture_schedule.core.scheduler import schedule
+        from picture_schedule.roster.summary import summary_json
 
-        body = self.renderer(schedule(course))
-        return body, course.settings.feed_refresh_hours * 3600
+        expanded = schedule(course)
+        return Rendered(self.renderer(expanded), course.settings.feed_refresh_hours * 3600, summary_json(expanded))
 
-    def _store_feed(self, conn: sqlite3.Connection, patient_id: int, body: bytes, max_age: int,
-                    when: dt.datetime) -> None:
-        conn.execute(
-            "INSERT INTO feeds (patient_id, body, etag, last_modified, max_age, renderer) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (patient_id) DO UPDATE SET body = excluded.body, etag = excluded.etag, "
-            "last_modified = excluded.last_modified, max_age = excluded.max_age, renderer = excluded.renderer",
-            (patient_id, body, etag_of(body), _iso(when), max_age, renderer_key()))
+    def _store_feed(self, conn: sqlite3.Connection, patient_id: int, rendered: Rendered, when: dt.datetime) -> None:
+        conn.execute("INSERT OR REPLACE INTO feeds (patient_id, body, etag, last_modified, max_age, renderer) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (patient_id, rendered.body, etag_of(rendered.body), _iso(when),
+                                                   rendered.max_age, renderer_key()))
+        conn.execute("INSERT OR REPLACE INTO briefs (patient_id, summary) VALUES (?, ?)", (patient_id, rendered.summary))
 
     def _store_token(self, conn: sqlite3.Connection, patient_id: int, when: dt.datetime,
                      token: str | None = None) -> str:
@@ -411,25 +410,26 @@ class Roster:
         conn.execute("INSERT INTO journal (patient_id, patient, action, at, by, reason, detail) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)", (patient_id, patient, action, _iso(when), by, reason, detail))
 
-    def add(self, course_file: str | Path, *, by: str = "", token: str | None = None,
+    def add(self, course_file: str | Path, *, by: str = "", token: str | None = None, text: str | None = None,
             before_commit: Callable[[], None] | None = None) -> Enrolment:
         """Enrol the patient of ``course_file``: keep its text (and its site/regimen files), render the
         feed, store the hash of ``token`` (default: a new one). Refused if the course is invalid or the
         study number is on the roster, or was removed and not purged. (A caller passes ``token`` to
         build what carries the link, e.g. a diary, before anything is committed, and ``before_commit``
         to hand the link out while the enrolment can still be rolled back: if it raises, nothing is
-        written.)"""
-        from picture_schedule.loading import load_course
+        written. With ``text``, the course is that text, named ``course_file``, and its files are found
+        beside that name: the web page's enrolment form.)"""
+        from picture_schedule.loading import course_from_text, load_course
 
         check_text(by, NAME_MAX, source="--by")
-        path = Path(course_file)
-        course = load_course(path)  # validates; errors name the file and field
-        text = read_text(path)
+        path = Path(course_file)  # validates; errors name the file and field
+        course = load_course(path) if text is None else course_from_text(text, str(path), path.parent)
+        text = read_text(path) if text is None else text
         files = referenced_files(text, path)
         templates = os.path.abspath(course.site.templates) if course.site and course.site.templates else ""
         # The feed comes from the stored copy, exactly as every later change will load it.
         stored = load_stored_course(text, files, f"roster {course.patient}", templates)
-        body, max_age = self._render(stored)
+        rendered = self._render(stored)
         with self._write() as conn:
             existing = conn.execute("SELECT removed_at FROM patients WHERE patient = ?", (course.patient,)).fetchone()
             if existing is not None and existing["removed_at"] is None:
@@ -450,7 +450,7 @@ class Roster:
             for file in files:
                 conn.execute("INSERT INTO course_files (patient_id, kind, ref, body) VALUES (?, ?, ?, ?)",
                              (patient_id, file.kind, file.ref, file.text))
-            self._store_feed(conn, patient_id, body, max_age, now)
+            self._store_feed(conn, patient_id, rendered, now)
             token = self._store_token(conn, patient_id, now, token)
             self._journal(conn, patient_id, course.patient, "add", now, by, detail=path.name)
             if before_commit is not None:
@@ -485,10 +485,10 @@ class Roster:
             change = dataclasses.replace(change, recorded=recorded, by=change.by.strip(), reason=change.reason.strip())
             new_text = append_change(text, change, label)
             course = load_stored_course(new_text, files, label, templates, stored_bookings(conn, patient_id))
-            body, max_age = self._render(course)
+            rendered = self._render(course)
             conn.execute("UPDATE patients SET course_text = ?, changed_at = ?, changes = changes + 1 WHERE id = ?",
                          (new_text, _iso(now), patient_id))
-            self._store_feed(conn, patient_id, body, max_age, now)
+            self._store_feed(conn, patient_id, rendered, now)
             self._journal(conn, patient_id, patient, "change", now, change.by, change.reason, change_block(change))
             if before_commit is not None:
                 before_commit(course)
@@ -582,14 +582,16 @@ class Roster:
             patient_id = row["id"]
             course = load_stored_course(row["course_text"], self._files(conn, patient_id), f"roster {patient}",
                                         row["templates"], stored_bookings(conn, patient_id))
-            body, max_age = self._render(course)
+            rendered = self._render(course)
             old = conn.execute("SELECT etag, last_modified FROM feeds WHERE patient_id = ?",
                                (patient_id,)).fetchone()
-            if old and old["etag"] == etag_of(body):
+            if old and old["etag"] == etag_of(rendered.body):
                 conn.execute("UPDATE feeds SET renderer = ?, max_age = ? WHERE patient_id = ?",
-                             (key, max_age, patient_id))
+                             (key, rendered.max_age, patient_id))
+                conn.execute("INSERT OR REPLACE INTO briefs (patient_id, summary) VALUES (?, ?)",
+                             (patient_id, rendered.summary))
                 return 0
             now = self._now(conn, patient_id)
-            self._store_feed(conn, patient_id, body, max_age, now)
+            self._store_feed(conn, patient_id, rendered, now)
             self._journal(conn, patient_id, patient, "refresh", now, detail="feed re-rendered")
             return 1

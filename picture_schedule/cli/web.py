@@ -71,6 +71,6 @@ def command(db: str | None, site: str | None, host: str, port: int, trusted_prox
             click.echo(f"picture-schedule: web page on http://{bound_host}:{bound_port}/{note}", err=True)
 
         serve(roster, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT,
-              channel_timeout=CHANNEL_TIMEOUT, ready=ready, app=app)
+              channel_timeout=CHANNEL_TIMEOUT, ready=ready, app=app, proxy_headers=trusted_proxy > 0)
     finally:
         roster.close()

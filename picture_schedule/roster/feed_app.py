@@ -225,9 +225,11 @@ THREADS = 8
 def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: int = THREADS,
           connection_limit: int = CONNECTION_LIMIT, channel_timeout: int = CHANNEL_TIMEOUT,
           settings: Settings | None = None, ready: Callable[[str, int], None] | None = None,
-          app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None) -> None:
+          app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None,
+          proxy_headers: bool = False) -> None:
     """Run the feed server (or ``app``: the web page) with waitress until SIGINT or SIGTERM;
-    ``ready(host, port)`` once listening.
+    ``ready(host, port)`` once listening. ``proxy_headers``: pass X-Forwarded-* headers on to ``app``
+    (which decides whom to believe: the web page's ``--trusted-proxy``); otherwise waitress drops them.
 
     Idle connections are closed after ``channel_timeout`` seconds (checked every few seconds), at most
     ``connection_limit`` are open at once, and ``threads`` requests are answered at the same time.
@@ -246,7 +248,7 @@ def serve(store: Roster, *, host: str = "127.0.0.1", port: int = 8080, threads: 
                                cleanup_interval=max(1, min(5, channel_timeout // 4)),
                                asyncore_use_poll=True,  # select() fails beyond 1024 file descriptors
                                ident="picture-schedule", expose_tracebacks=False,
-                               clear_untrusted_proxy_headers=True)
+                               clear_untrusted_proxy_headers=not proxy_headers)
     except OSError as exc:  # port taken, address not on this machine, no permission
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})", source="serve") from None
     effective = getattr(server, "effective_port", port)

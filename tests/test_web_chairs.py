@@ -197,9 +197,9 @@ def test_the_page_words_reasons_in_chinese(web):
     page = client.get("/chairs?month=2026-12").get_data(as_text=True)
     client.post("/language", data={"csrf_token": csrf(page), "language": "zh-CN", "next": "/chairs?month=2026-12"})
     words = _text(client.get("/chairs?month=2026-12").get_data(as_text=True))
-    assert "输液椅: 2026年12月" in words and "需要处理" in words and "未安排的就诊" in words
+    assert "输液椅：2026年12月" in words and "需要处理" in words and "未安排的就诊" in words
     # the reason in messages.po's words ("no chair free for {minutes} min before {closes}")
-    assert "12:00 前没有空闲 225 分钟的座位" in words
+    assert "12:00 前没有空闲 225 分钟的输液椅" in words
     assert "no chair free" not in words
 
 

@@ -64,8 +64,8 @@ def _parse(page: str) -> _Containers:
 
 
 def _snapshot(roster) -> tuple:
-    return ([(p.patient, p.removed_at) for p in roster.patients(removed=True)],
-            [(e.action, e.by) for p in roster.patients(removed=True) for e in roster.journal(p.patient)])
+    every = roster.patients() + roster.patients(removed=True)  # (removed=True gives the removed only)
+    return ([(p.patient, p.removed_at) for p in every], [(e.action, e.by) for p in every for e in roster.journal(p.patient)])
 
 
 def _token(page: str) -> str:

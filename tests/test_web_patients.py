@@ -377,7 +377,7 @@ def test_every_problem_shows_next_to_its_field_in_the_loaders_words(web):
     assert "every change needs its reason" in error("reason")
     assert preview(client, cycle="two", reason="x").status_code == 400
     nothing = preview(client, cycle="2", reason="nothing happened")
-    assert nothing.status_code == 400 and "says nothing happened" in error_of(nothing, "what")
+    assert nothing.status_code == 400 and "Nothing was chosen" in error_of(nothing, "what")
     too_early = preview(client, cycle="2", delay_days="-20", reason="x")
     assert too_early.status_code == 400 and "negative delay_days" in error_of(too_early, "delay_days")
     assert web.roster.journal(STUDY) == journal

@@ -2,8 +2,8 @@
 
 Passwords are kept as Argon2id hashes (argon2-cffi), never as text. A role says what a person may
 do: a **viewer** reads; a **nurse** also enrols, records changes, prints and makes new links; a
-**coordinator** also books chairs. Disabling an account or changing its password ends its sessions
-(the session epoch rises). Failed logins are counted per user name and per address: after
+**coordinator** also books chairs. Disabling an account, changing its password or logging out ends
+its sessions (the session epoch rises). Failed logins are counted per user name and per address: after
 :data:`MAX_FAILURES` in :data:`LOCKOUT` no password is checked until the oldest failure ages out.
 """
 
@@ -154,6 +154,13 @@ def set_password(roster: Roster, username: str, password: str, *, by: str = "") 
                      "WHERE id = ?", (hashed, target.id))
         conn.execute("DELETE FROM login_failures WHERE username = ?", (target.username,))
         roster._journal(conn, None, "", "staff-password", roster.clock(), by, detail=target.username)
+
+
+def end_sessions(roster: Roster, member_id: int) -> None:
+    """Every open session of the account ends (at logging out: a session is a signed cookie, so a copy
+    of it left in a browser would otherwise keep working until it expires)."""
+    with roster._write() as conn:
+        conn.execute("UPDATE staff SET session_epoch = session_epoch + 1 WHERE id = ?", (member_id,))
 
 
 def set_language(roster: Roster, member_id: int, language: str) -> None:

@@ -16,8 +16,9 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this server (never another host) may follow a login."""
     if not target:
         return url_for("patients.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    parts = urlsplit(target)  # (it drops tabs and line breaks: they are refused below, never redirected to)
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
         return url_for("patients.index")
     return target
 
@@ -35,9 +36,14 @@ def login() -> Any:
         password = request.form.get("password", "")[:500]
         try:
             member = authenticate(roster(), username, password, request.remote_addr or "-")
-        except Throttled as exc:
-            error, status = t("Too many failed logins. Try again after %(time)s UTC.",
-                              time=f"{exc.until:%H:%M}"), 429
+        except Throttled as exc:  # the time as the unit's clocks show it, not in UTC
+            from zoneinfo import ZoneInfo
+
+            from picture_schedule.core.model import DEFAULT_TIMEZONE
+            from picture_schedule.web.common import unit_zone
+
+            local = exc.until.astimezone(ZoneInfo(unit_zone() or DEFAULT_TIMEZONE))
+            error, status = t("Too many failed logins. Try again after %(time)s.", time=f"{local:%H:%M}"), 429
         else:
             if member is None:
                 error, status = t("Wrong user name or password."), 401
@@ -60,6 +66,10 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    from picture_schedule.roster.staff import end_sessions
+
+    if g.get("member") is not None:  # a copy of this session's cookie must not outlive the logout
+        end_sessions(roster(), g.member.id)
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -51,7 +51,7 @@ def _month(text: str | None) -> dt.date:
     if text is None or not text.strip():
         return today().replace(day=1)
     match = _MONTH.fullmatch(text.strip())
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:  # (year 0 is no year)
         raise MonthError(t("%(value)s is not a month: give it as YYYY-MM, for example %(example)s.",
                            value=repr(text.strip()[:20]), example=f"{today():%Y-%m}"))
     first = dt.date(int(match[1]), int(match[2]), 1)

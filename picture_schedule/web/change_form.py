@@ -103,7 +103,9 @@ def read_form(form: Mapping[str, str] | MultiDict[str, str], course: Course, by:
                 typed.add("hold_days", t("%(value)s is not a cycle day: give days like 8, 9", value=part))
     prescribed: dict[str, Prescribed] = {}
     for agent in course.regimen.agents:
-        raw = typed.value(f"rx-{agent.id}").strip().replace(",", ".")
+        # as typed: "1,650" is 1650 mg to one nurse and 1.65 mg to another, so a comma is refused (as on
+        # the enrolment form), never guessed
+        raw = typed.value(f"rx-{agent.id}").strip()
         if not raw:
             continue
         unit = typed.value(f"rx-{agent.id}-unit") or "mg"
@@ -143,7 +145,12 @@ def place_errors(typed: ChangeForm, exc: ScheduleError, number: int, change: Cha
     """Put each problem of ``exc`` (the loader's, for the course with the change as ``changes[number]``)
     next to its field, in the loader's words."""
     for problem in exc.problems if isinstance(exc, Problems) else [exc]:
-        typed.add(_field_of(problem, number, change), problem.message)
+        name = _field_of(problem, number, change)
+        message = problem.message
+        if name == "what" and message.startswith("says nothing happened"):  # the file's keys mean nothing here
+            message = t("Nothing was chosen: give a delay, a dose level, a medicine not given, tablets held, stop "
+                        "or a prescribed dose.")
+        typed.add(name, message)
 
 
 def _field_of(problem: ScheduleError, number: int, change: Change) -> str:

@@ -158,6 +158,8 @@ def _load_member() -> None:
                 or stamp - float(seen) > limit):
             session.clear()
             session["expired"] = True  # the login page says why
+            if member is not None:  # ... in the member's language
+                session["lang"] = str(member.language)
         else:
             g.member = member
             session["seen"] = int(stamp)

@@ -24,6 +24,12 @@ _MESSAGES = {
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError) -> Any:
+        from flask import g
+
+        from picture_schedule.web.common import _load_member
+
+        if "member" not in g:  # the CSRF check runs before the member is known: the page in their language
+            _load_member()
         return render_template("error.html", status=400,
                                message=t("The form had expired or was not sent from this page. "
                                          "Go back, reload the page and try again.")), 400

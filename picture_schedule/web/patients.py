@@ -277,8 +277,11 @@ def _feed_url(study: str) -> str | None:
     handout = request.args.get("handout", "")
     if not handout:
         return None
+    from picture_schedule.roster.patient_link import patient_for_token
+
     token = handouts().get(handout, study, g.member.id)
-    if token is None:
+    # a link replaced or removed outside this page (the command line, another server) prints no dead QR code
+    if token is None or patient_for_token(roster(), token) != study:
         abort(Response(render_template(
             "error.html", status=410,
             message=t("The new link is no longer held for printing (after 30 minutes, a restart, or a newer link). "

@@ -698,3 +698,15 @@ def test_this_catalogue_changes_no_other_outputs_words():
             for message in read_po(handle):
                 if not message.context and message.id in mine:
                     assert message.string == mine[message.id], (other.name, message.id)
+
+
+def test_a_change_to_a_cycle_already_begun_is_flagged_before_it_is_confirmed(web):
+    """Today 2026-12-01: cycle 2 (day 1 on 2026-12-28) is to come; once the clock passes its day 1,
+    delaying it rewrites what happened, and the preview says so."""
+    client = web.client("nurse")
+    ahead = preview(client, **CHANGE).get_data(as_text=True)
+    assert "already begun" not in ahead
+    web.clock.now = dt.datetime(2026, 12, 29, 2, 0, tzinfo=dt.UTC)  # cycle 2 began the day before
+    client = web.client("nurse")
+    behind = preview(client, **CHANGE).get_data(as_text=True)
+    assert "This change alters cycles that have already begun (cycle 2 began on Mon 28 Dec 2026)" in behind

@@ -160,7 +160,10 @@ def _preview_page(study: str, typed: ChangeForm, before: Schedule, after: Schedu
 
     language = g.language
     actions = [describe(a, language) for a in change_reason(after.regimen, change).params["actions"]]
-    return render_template("patient-preview.html", study=study, form=typed, rows=compare(before, after, language),
+    rows = compare(before, after, language)
+    # a change that alters a cycle already begun rewrites what happened: say so before it is confirmed
+    past = [row for row in rows if row.changed and row.before is not None and row.before < today()]
+    return render_template("patient-preview.html", study=study, form=typed, rows=rows, past=past,
                            notes=new_notes(before, after, language), actions=actions, reason=change.reason,
                            expect=after.fingerprint(), meanwhile=meanwhile, end_before=before.end,
                            end_after=after.end), status

@@ -35,6 +35,10 @@ def test_wheel_contains_data(wheel):
     templates = [n for n in names if n.startswith("picture_schedule/templates/")]
     assert any(n.endswith(".html") for n in templates), templates
     assert any(n.endswith(".po") for n in templates), templates
+    # the web page's templates, stylesheets and words ship too
+    for name in ("web/base.html", "web/login.html", "web/static/web.css", "web/static/patient.css",
+                 "locale/zh_CN/LC_MESSAGES/web.po"):
+        assert f"picture_schedule/templates/{name}" in names, name
 
 
 def test_installed_wheel_runs_outside_the_repo(wheel, tmp_path):
@@ -60,3 +64,11 @@ def test_installed_wheel_runs_outside_the_repo(wheel, tmp_path):
          "print(d, sorted(p.name for p in d.glob('*.html')))"],
         cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
     assert str(env_dir) in templates and ".html" in templates
+    # the web page runs from the installed wheel: its login page, its stylesheet, its Chinese
+    page = subprocess.run(
+        [str(py), "-c", "import sys; from picture_schedule.roster.store import Roster; "
+         "from picture_schedule.web.app import create_app; app = create_app(Roster(sys.argv[1])); "
+         "c = app.test_client(); print(c.get('/login?lang=zh-CN').status_code, c.get('/static/web.css').status_code, "
+         "'用户名' in c.get('/login?lang=zh-CN').get_data(as_text=True))", str(tmp_path / "roster.sqlite3")],
+        cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
+    assert page.split() == ["200", "200", "True"]

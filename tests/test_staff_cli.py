@@ -92,3 +92,11 @@ def test_list_without_accounts_says_how_to_add_one(cli, db):
 def test_bare_staff_prints_its_help(cli):
     result = cli("staff")
     assert result.exit_code == 0 and "add" in result.output and "disable" in result.output
+
+
+def test_web_on_a_missing_roster_says_how_to_start_one(cli, tmp_path):
+    result = cli("web", "--db", tmp_path / "new.sqlite3")
+    assert result.exit_code == 2
+    assert "no such roster: start one by adding a staff account (picture-schedule staff add USER --role nurse" \
+        in result.output
+    assert not (tmp_path / "new.sqlite3").exists()

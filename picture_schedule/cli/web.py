@@ -55,6 +55,12 @@ def command(db: str | None, site: str | None, host: str, port: int, trusted_prox
         site = str(Path(site).resolve())
     if base_url is not None and not base_url.startswith(("https://", "http://")):
         raise InputError(f"{base_url!r} is not an http(s) address", source="--base-url")
+    from picture_schedule.roster.store import default_db_path
+
+    if not Path(db or default_db_path()).exists():
+        raise InputError("no such roster: start one by adding a staff account "
+                         f"(picture-schedule staff add USER --role nurse{f' --db {db}' if db else ''})",
+                         source=db or str(default_db_path()))
     configure_logging(sys.stderr)
     roster = open_roster(db)
     try:

@@ -247,3 +247,45 @@ def test_session_cookie_cannot_be_forged(web):
     client = web.app.test_client()
     client.set_cookie("picture_session", "eyJtZW1iZXIiOjF9.forged.signature", domain="localhost")
     assert client.get("/patients").status_code == 302
+
+
+def test_parallel_guesses_cannot_pass_the_limit(web, monkeypatch):
+    """Each attempt is counted before its password is checked, in the transaction that counts: 20
+    guesses at once check at most 5 passwords; the others are refused unchecked."""
+    import threading
+
+    import picture_schedule.roster.staff as staff
+
+    checked: list[int] = []
+    fast = staff._hasher
+
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = fast()
+
+        def verify(self, hashed: str, password: str) -> bool:
+            checked.append(1)
+            return self.inner.verify(hashed, password)
+
+        def __getattr__(self, name: str):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(staff, "_hasher", Counting)
+    start = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            outcomes.append("none" if staff.authenticate(web.roster, "nurse", f"guess number {n}", "10.0.0.9") is None
+                            else "admitted")
+        except staff.Throttled:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == staff.MAX_FAILURES
+    assert sorted(outcomes) == ["none"] * 5 + ["throttled"] * 15

@@ -175,22 +175,21 @@ def set_language(roster: Roster, member_id: int, language: str) -> None:
 def authenticate(roster: Roster, username: str, password: str, address: str) -> StaffMember | None:
     """The member whose name and password these are, or None (unknown name, wrong password, disabled:
     the caller cannot tell which). Raises :class:`Throttled` after too many failures, before any
-    password is checked. A failure is recorded; a success clears the name's failures."""
+    password is checked. Each attempt is counted as a failure before its password is checked (in the
+    same transaction as the count, so parallel guesses queue and cannot pass the limit); a success
+    clears the name's failures."""
     now = roster.clock().astimezone(dt.UTC)
     since = _iso(now - LOCKOUT)
-    with roster._guard():
-        conn = roster._conn()
-        by_name = conn.execute("SELECT count(*) AS n, min(at) AS first FROM login_failures "
-                               "WHERE username = ? AND at > ?", (username, since)).fetchone()
-        by_address = conn.execute("SELECT count(*) AS n, min(at) AS first FROM login_failures "
-                                  "WHERE address = ? AND at > ?", (address, since)).fetchone()
-    for count, limit in ((by_name, MAX_FAILURES), (by_address, MAX_ADDRESS_FAILURES)):
-        if count["n"] >= limit:
-            first = dt.datetime.strptime(count["first"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-            raise Throttled(first + LOCKOUT)
-    with roster._guard():
-        row = roster._conn().execute(f"SELECT {_COLUMNS}, password_hash FROM staff WHERE username = ?",
-                                     (username,)).fetchone()
+    name, where = username[:100], address[:100]
+    with roster._write() as conn:
+        for column, value, limit in (("username", name, MAX_FAILURES), ("address", where, MAX_ADDRESS_FAILURES)):
+            count = conn.execute(f"SELECT count(*) AS n, min(at) AS first FROM login_failures "  # noqa: S608
+                                 f"WHERE {column} = ? AND at > ?", (value, since)).fetchone()
+            if count["n"] >= limit:
+                first = dt.datetime.strptime(count["first"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+                raise Throttled(first + LOCKOUT)  # rolled back: a refused attempt is not counted
+        conn.execute("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)", (name, where, _iso(now)))
+        row = conn.execute(f"SELECT {_COLUMNS}, password_hash FROM staff WHERE username = ?", (username,)).fetchone()
     ok = False
     hasher = _hasher()
     if row is not None:
@@ -202,15 +201,11 @@ def authenticate(roster: Roster, username: str, password: str, address: str) -> 
             ok = False
     else:
         hasher.hash(password)  # the same work for an unknown name: timing does not tell names apart
+    admitted = ok and row["disabled_at"] is None
     with roster._write() as conn:
-        if ok and row["disabled_at"] is None:
-            conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+        if admitted:
+            conn.execute("DELETE FROM login_failures WHERE username = ?", (name,))
             if hasher.check_needs_rehash(row["password_hash"]):
                 conn.execute("UPDATE staff SET password_hash = ? WHERE id = ?", (hasher.hash(password), row["id"]))
-        else:
-            conn.execute("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)",
-                         (username[:100], address[:100], _iso(now)))
-            conn.execute("DELETE FROM login_failures WHERE at < ?", (_iso(now - 2 * LOCKOUT),))
-    if ok and row["disabled_at"] is None:
-        return _member(row)
-    return None
+        conn.execute("DELETE FROM login_failures WHERE at < ?", (_iso(now - 2 * LOCKOUT),))
+    return _member(row) if admitted else None

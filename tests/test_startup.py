@@ -150,3 +150,14 @@ def test_the_cli_offers_the_models_languages():
     from picture_schedule.core.model import LANGUAGES as MODEL_LANGUAGES
 
     assert LANGUAGES == MODEL_LANGUAGES
+
+
+def test_the_staff_command_offers_the_rosters_roles_and_the_web_page_the_models_languages():
+    """cli/staff.py writes the roles out (importing the roster would slow `--help`)."""
+    from picture_schedule.cli.staff import ROLES
+    from picture_schedule.core.model import LANGUAGES as MODEL_LANGUAGES
+    from picture_schedule.roster.staff import ROLES as ROSTER_ROLES
+    from picture_schedule.web.common import LANGUAGES as WEB_LANGUAGES
+
+    assert ROLES == ROSTER_ROLES
+    assert tuple(WEB_LANGUAGES) == MODEL_LANGUAGES

@@ -76,6 +76,14 @@ def check_password(password: str) -> str:
     return password
 
 
+def check_language(language: str, source: str = "--lang") -> str:
+    from picture_schedule.core.model import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise InputError(f"{language!r} is not a supported language ({', '.join(LANGUAGES)})", source=source)
+    return language
+
+
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise InputError(f"{role!r} is not a role ({', '.join(ROLES)})", source="--role")
@@ -93,13 +101,10 @@ _COLUMNS = "id, username, role, language, created_at, disabled_at, session_epoch
 def add_staff(roster: Roster, username: str, role: str, password: str, *, language: str = "en",
               by: str = "") -> StaffMember:
     """A new account; refused if the name is taken (whatever its case)."""
-    from picture_schedule.core.model import LANGUAGES
-
     check_username(username)
     check_role(role)
     check_password(password)
-    if language not in LANGUAGES:
-        raise InputError(f"{language!r} is not a supported language ({', '.join(LANGUAGES)})", source="--lang")
+    check_language(language)
     hashed = _hasher().hash(password)
     with roster._write() as conn:
         if conn.execute("SELECT 1 FROM staff WHERE username = ?", (username,)).fetchone():
@@ -164,10 +169,7 @@ def end_sessions(roster: Roster, member_id: int) -> None:
 
 
 def set_language(roster: Roster, member_id: int, language: str) -> None:
-    from picture_schedule.core.model import LANGUAGES
-
-    if language not in LANGUAGES:
-        raise InputError(f"{language!r} is not a supported language ({', '.join(LANGUAGES)})", source="language")
+    check_language(language, "language")
     with roster._write() as conn:
         conn.execute("UPDATE staff SET language = ? WHERE id = ?", (language, member_id))
 

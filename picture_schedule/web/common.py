@@ -120,6 +120,13 @@ def fmt_date(day: dt.date | None, language_: str | None = None) -> str:
     return format_date(day, "EEE d MMM y", locale=babel_locale(lang))
 
 
+def fmt_moment(moment: dt.datetime, zone: str) -> str:
+    """A roster time (UTC) in ``zone``, with the zone named: "2026-12-01 10:00 (Asia/Shanghai)"."""
+    from zoneinfo import ZoneInfo
+
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+
+
 def fmt_time(moment: dt.time | None) -> str:
     return moment.strftime("%H:%M") if moment else ""
 

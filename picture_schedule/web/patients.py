@@ -20,7 +20,7 @@ fixed endings (``/diary.pdf``, ``/change``…) take precedence over a study numb
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -38,7 +38,17 @@ from picture_schedule.web.change_form import (
     read_form,
     try_change,
 )
-from picture_schedule.web.common import LANGUAGES, handouts, requires, roster, t, today, unit_site, unit_zone
+from picture_schedule.web.common import (
+    LANGUAGES,
+    fmt_moment,
+    handouts,
+    requires,
+    roster,
+    t,
+    today,
+    unit_site,
+    unit_zone,
+)
 
 bp = Blueprint("patients", __name__)
 
@@ -118,13 +128,8 @@ def _page(study: str, *, form: ChangeForm | None = None, status: int = 200, cour
         problem = str(exc)
     zone = course.zone if course is not None else (unit_zone() or DEFAULT_TIMEZONE)
     history = history_rows(roster().journal(study), regimen, language, zone)
-    from zoneinfo import ZoneInfo
-
-    def local(moment: dt.datetime) -> str:  # roster times are UTC; the page shows the course's zone
-        return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
-
     context = {"info": info, "course": course, "view": view, "history": history, "zone": zone, "problem": problem,
-               "local": local,
+               "local": functools.partial(fmt_moment, zone=zone),
                "form": form or ChangeForm(), "levels": level_choices(course) if course else [],
                "oral_days": oral_days(course) if course else [], "units": UNITS, "languages_": LANGUAGES,
                "today": today()}

@@ -11,7 +11,9 @@ package, only the ``chromium`` program (:mod:`picture_schedule.render.chromium`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -68,6 +70,24 @@ def local_fetcher(folders: Sequence[Path]):  # -> weasyprint.urls.URLFetcher
     return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, as it was after.
+
+    Laying out a diary allocates millions of short-lived objects, so the collector would run
+    thousands of times and scan the whole growing box tree each time: a quarter of the print time
+    (measured: 1.77 s instead of 2.3 s for the example diary). WeasyPrint's garbage is freed by
+    reference counting all the same (peak memory unchanged); cycles wait for the next collection.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class WeasyPrinter:
     """WeasyPrint with one font configuration for every document it prints (fonts loaded once)."""
 
@@ -81,8 +101,9 @@ class WeasyPrinter:
     def pdf(self, job: PrintJob) -> bytes:
         from weasyprint import HTML
 
-        document = HTML(string=job.html, base_url=job.base_url, url_fetcher=local_fetcher(job.folders))
-        pdf: bytes = document.write_pdf(font_config=self._fonts)
+        with cyclic_gc_paused():
+            document = HTML(string=job.html, base_url=job.base_url, url_fetcher=local_fetcher(job.folders))
+            pdf: bytes = document.write_pdf(font_config=self._fonts)
         return pdf
 
     def close(self) -> None:

@@ -47,11 +47,26 @@ def batch_options(func: Callable) -> Callable:
         if not (all_patients or patients or cohort or out):
             if options.get("patient") is not None and _kept_diary_applies(options):
                 return print_kept(engine=engine, **options)
-            return func(engine=engine, **options)
+            printer = _weasyprint_ahead(engine, options.get("output", "-"))
+            try:
+                return func(engine=engine, printer=printer, **options)
+            finally:
+                if printer is not None:
+                    printer.close()
         return print_batch(all_patients=all_patients, patients=patients, cohort=cohort, out=out, engine=engine,
                            **options)
 
     return wrapper
+
+
+def _weasyprint_ahead(engine: str, output: str) -> Any:
+    """For one PDF by WeasyPrint: its printer process, started before the course is even read, so
+    WeasyPrint loads on another core meanwhile (render.printer_process); None where it cannot help."""
+    if engine != ENGINES[0] or not output.lower().endswith(".pdf"):
+        return None
+    from picture_schedule.render.printer_process import printer_ahead
+
+    return printer_ahead()
 
 
 def _kept_diary_applies(options: dict[str, Any]) -> bool:
@@ -126,7 +141,7 @@ def print_batch(*, all_patients: bool, patients: str | None, cohort: str | None,
               "on the cover. Without it the cover says to ask the nurse for the link.")
 @output_option
 def command(course: Any, language: str | None, templates: str | None, large_print: bool, paper: str,
-            feed_url: str | None, output: str, engine: str) -> None:
+            feed_url: str | None, output: str, engine: str, printer: Any = None) -> None:
     """A printable diary for the patient: cover, when to call, month calendars, daily log, medicines.
 
     Writes HTML, or PDF when the output file ends in .pdf (Chinese needs the fonts-noto-cjk package).
@@ -150,8 +165,11 @@ def command(course: Any, language: str | None, templates: str | None, large_prin
 
     kind = output_kind(output)
     check_targets([output])  # fail before rendering (missing folder, an input, a roster…)
-    # Chromium starts now and gets ready while the diary is laid out; WeasyPrint is the default.
-    printer = open_printer(engine) if kind == "pdf" and engine != ENGINES[0] else None
+    # Chromium starts now and gets ready while the diary is laid out (WeasyPrint's process, where
+    # there is one, started before the course was read: see batch_options).
+    own = printer is None and kind == "pdf" and engine != ENGINES[0]
+    if own:
+        printer = open_printer(engine)
     try:
         expanded = api.schedule(course)
         lang = language or course.language or "en"
@@ -162,6 +180,6 @@ def command(course: Any, language: str | None, templates: str | None, large_prin
             data = diary_pdf(expanded, language=lang, templates=templates, feed_url=feed_url,
                              large_print=large_print, paper=paper, printer=printer)
     finally:
-        if printer is not None:
+        if own:
             printer.close()
     write_output(output, data, private=bool(feed_url))  # a diary with the feed link's QR code is created 0600

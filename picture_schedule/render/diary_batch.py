@@ -1,8 +1,9 @@
 """Many diaries in one run: a whole unit's, from the roster or a folder of course files.
 
-Every diary's HTML is made first, in this process (fast: a tenth of a second each); then the PDFs
-are printed across the machine's cores, one printer per worker process, each printer keeping its
-fonts (WeasyPrint) or its browser (Chromium) between diaries. A patient whose course cannot be read
+Each diary's HTML is made in this process (a tenth of a second each) and handed at once to the
+worker processes printing PDFs across the machine's cores, one printer per worker, each keeping its
+fonts (WeasyPrint) or its browser (Chromium) between diaries: the workers start with the first
+diary and print while the later ones are still being made. A patient whose course cannot be read
 or expanded, or whose diary fails to print, is reported by name; the others still print.
 
 Glossary
@@ -15,7 +16,6 @@ Printed
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -26,6 +26,7 @@ from pathlib import Path
 from picture_schedule.core.model import Course
 from picture_schedule.errors import OutputError, ScheduleError
 from picture_schedule.render.fonts import CJK_PACKAGE, cjk_font_available, needs_cjk
+from picture_schedule.render.printer_process import load_weasyprint, one_line, usable_cores
 from picture_schedule.render.printing import DEFAULT_ENGINE, ENGINES, Printer, PrintJob, open_printer
 
 #: Characters kept in a PDF's file name; anything else in a study number becomes "_".
@@ -79,12 +80,6 @@ def file_names(patients: Sequence[str]) -> list[str]:
     return names
 
 
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, ScheduleError):
-        return " ".join(str(exc).split())
-    return f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())}); please report it"
-
-
 # -- worker processes: one printer each, made once ------------------------------------------------
 
 _printer: Printer | None = None
@@ -92,7 +87,7 @@ _printer: Printer | None = None
 
 def _start_worker(engine: str) -> None:
     global _printer
-    _printer = open_printer(engine)
+    _printer = load_weasyprint() if engine == "weasyprint" else open_printer(engine)
 
 
 def _print_in_worker(job: PrintJob) -> bytes | str:
@@ -101,7 +96,7 @@ def _print_in_worker(job: PrintJob) -> bytes | str:
     try:
         return _printer.pdf(job)
     except Exception as exc:  # noqa: BLE001
-        return _one_line(exc)
+        return one_line(exc)
 
 
 def jobs_from_folder(folder: str | Path) -> list[DiaryJob]:
@@ -121,7 +116,7 @@ def jobs_from_folder(folder: str | Path) -> list[DiaryJob]:
             course = load_course(file)
             jobs.append(DiaryJob(course.patient or file.stem, course))
         except Exception as exc:  # noqa: BLE001 — reported under the file's name; the others print
-            jobs.append(DiaryJob(file.name, problem=_one_line(exc)))
+            jobs.append(DiaryJob(file.name, problem=one_line(exc)))
     if not jobs:
         raise OutputError("holds no course files (*.toml with patient and start)", source=str(folder))
     return jobs
@@ -156,7 +151,6 @@ def print_diaries(
     check_targets(targets)  # never over a course file, a roster or another input
 
     results: dict[int, Printed] = {}
-    ready: dict[int, PrintJob] = {}
     languages: dict[int, str] = {}
     fonts: bool | None = None  # fontconfig is asked once a batch
 
@@ -165,10 +159,12 @@ def print_diaries(
             write_atomic(targets[index], pdf)
             results[index] = Printed(jobs[index].patient, path=targets[index])
         except Exception as error:  # noqa: BLE001 — a full disk is reported for this patient
-            results[index] = Printed(jobs[index].patient, problem=_one_line(error))
+            results[index] = Printed(jobs[index].patient, problem=one_line(error))
 
-    with progress(len(jobs), "Printing diaries") as tick:
-        for index, job in enumerate(jobs):  # HTML first: quick, and every course problem shows at once
+    def printables() -> Iterator[tuple[int, PrintJob]]:
+        """Each diary's HTML, made here while the workers print the ones made before."""
+        nonlocal fonts
+        for index, job in enumerate(jobs):
             if job.course is None:
                 results[index] = Printed(job.patient, problem=job.problem or "no course")
                 continue
@@ -184,11 +180,13 @@ def print_diaries(
                     fonts = cjk_font_available() if fonts is None else fonts
                     if not fonts:
                         raise OutputError(f"Chinese text needs a CJK font and none is installed: install {CJK_PACKAGE}")
-                ready[index] = printable
             except Exception as exc:  # noqa: BLE001 — one patient's problem must not stop the others
-                results[index] = Printed(job.patient, problem=_one_line(exc))
-        tick(len(results))
-        for index, pdf, failure in _print_all(ready, engine, workers):
+                results[index] = Printed(job.patient, problem=one_line(exc))
+                continue
+            yield index, printable
+
+    with progress(len(jobs), "Printing diaries") as tick:
+        for index, pdf, failure in _print_all(printables(), engine, workers, len(jobs)):
             if pdf is not None:
                 write(index, pdf)
                 if keep is not None and results[index].ok:
@@ -197,20 +195,21 @@ def print_diaries(
                     except ScheduleError:  # a busy roster: the PDF is written; the cache is only a help
                         pass
             else:
-                results[index] = Printed(jobs[index].patient, problem=_one_line(failure or RuntimeError("no PDF")))
+                results[index] = Printed(jobs[index].patient, problem=one_line(failure or RuntimeError("no PDF")))
             tick(len(results))
     return [results[i] for i in range(len(jobs))]
 
 
-def _print_all(ready: dict[int, PrintJob], engine: str,
-               workers: int | None) -> Iterable[tuple[int, bytes | None, BaseException | None]]:
-    """(index, pdf, exception) as each job finishes: in this process, or across worker processes."""
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    count = max(1, min(count, len(ready)))
+def _print_all(ready: Iterable[tuple[int, PrintJob]], engine: str, workers: int | None,
+               most: int) -> Iterable[tuple[int, bytes | None, BaseException | None]]:
+    """(index, pdf, exception) as each job finishes: in this process, or across worker processes
+    that start with the first job and print while the later ones are still being made."""
+    count = workers if workers is not None else usable_cores()
+    count = max(1, min(count, most))
     if engine == "chromium" or count == 1:  # one browser prints them all; one job needs no pool
         printer = open_printer(engine)
         try:
-            for index, job in ready.items():
+            for index, job in ready:
                 try:
                     yield index, printer.pdf(job), None
                 except Exception as exc:  # noqa: BLE001
@@ -220,7 +219,7 @@ def _print_all(ready: dict[int, PrintJob], engine: str,
         return
     with ProcessPoolExecutor(max_workers=count, initializer=_start_worker, initargs=(engine,)) as pool:
         futures: dict[Future[bytes | str], int] = {pool.submit(_print_in_worker, job): index
-                                                   for index, job in ready.items()}
+                                                   for index, job in ready}
         for future in as_completed(futures):
             died = future.exception()  # the worker itself died (BrokenProcessPool)
             result = None if died else future.result()

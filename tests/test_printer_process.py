@@ -129,21 +129,25 @@ def test_find_library_is_the_standard_one_again_after_loading(monkeypatch):
     assert ctypes.util.find_library is standard
 
 
-def test_loading_falls_back_to_the_standard_search(monkeypatch):
-    """A library the quick search misses: WeasyPrint is loaded again the standard way."""
+def test_loading_falls_back_to_the_standard_search(monkeypatch, capsys):
+    """A library the quick search misses: WeasyPrint is loaded again the standard way, and its
+    advice printed before giving up (to standard output, the diary's when -o -) is not shown."""
     calls = []
     real_init = WeasyPrinter.__init__
 
     def init(self):
         calls.append(ctypes.util.find_library)
         if len(calls) == 1:
+            print("WeasyPrint could not import some external libraries.")
             raise OSError("cannot load library 'libpango-1.0-0'")
         real_init(self)
 
     monkeypatch.setattr(WeasyPrinter, "__init__", init)
     printer = load_weasyprint()
     assert isinstance(printer, WeasyPrinter) and len(calls) == 2
-    assert calls[1] is ctypes.util.find_library  # the second try: the standard search
+    assert calls[0] is not calls[1] is ctypes.util.find_library  # the second try: the standard search
+    assert capsys.readouterr().out == ""
+    assert printer.pdf(PrintJob("<p>printed after the retry</p>", "about:blank", ())).startswith(b"%PDF-")
 
 
 def test_collector_paused_while_printing_and_restored(monkeypatch):

@@ -50,13 +50,15 @@ def _libraries_from_ldconfig() -> Iterator[None]:
 
 def load_weasyprint() -> WeasyPrinter:
     """A printer, WeasyPrint imported the quick way (the standard way if that fails)."""
+    import io
+    from contextlib import redirect_stdout
+
     try:
-        with _libraries_from_ldconfig():
+        # WeasyPrint prints advice to standard output before its last try at a library: not ours
+        with _libraries_from_ldconfig(), redirect_stdout(io.StringIO()):
             return WeasyPrinter()
-    except OSError:  # a library found only by gcc or ld: import again, the standard way
-        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
-            del sys.modules[name]
-        return WeasyPrinter()
+    except OSError:  # a library only gcc or ld find: the standard search (the modules that failed
+        return WeasyPrinter()  # to import are gone from sys.modules, so they load afresh)
 
 
 def one_line(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from picture_schedule.core.model import Change
 from picture_schedule.errors import InputError
+from picture_schedule.loading.reader import NAME_MAX, REASON_MAX, check_text
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -63,6 +64,16 @@ def change_block(change: Change) -> str:
     lines = ["[[changes]]"]
     lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in change_table(change).items()]
     return "\n".join(lines) + "\n"
+
+
+def check_change(change: Change) -> None:
+    """Refuse a change without who records it or why (``--by``, ``--reason``), or too long."""
+    if not change.by.strip():
+        raise InputError("say who records the change (--by)", source="--by")
+    check_text(change.by.strip(), NAME_MAX, source="--by")
+    if not change.reason.strip():
+        raise InputError("every change needs its reason (--reason)", source="--reason")
+    check_text(change.reason.strip(), REASON_MAX, source="--reason", free_text=True)
 
 
 def append_change(text: str, change: Change, label: str) -> str:

@@ -12,10 +12,8 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from picture_schedule.core.model import Change, Schedule
-from picture_schedule.errors import InputError
-from picture_schedule.loading.reader import NAME_MAX, REASON_MAX, check_text
 from picture_schedule.roster.bookings import stored_bookings
-from picture_schedule.roster.course_text import append_change
+from picture_schedule.roster.course_text import append_change, check_change
 from picture_schedule.roster.stored_course import load_stored_course
 
 if TYPE_CHECKING:
@@ -39,12 +37,7 @@ def preview_change(roster: Roster, patient: str, change: Change) -> Preview:
 
     from picture_schedule.core.scheduler import schedule
 
-    if not change.by.strip():
-        raise InputError("say who records the change (--by)", source="--by")
-    check_text(change.by.strip(), NAME_MAX, source="--by")
-    if not change.reason.strip():
-        raise InputError("every change needs its reason (--reason)", source="--reason")
-    check_text(change.reason.strip(), REASON_MAX, source="--reason", free_text=True)
+    check_change(change)
     with roster._guard():  # the roster's own connection and error mapping (this package's)
         conn = roster._conn()
         row = roster._active_row(conn, patient, "no change can be recorded for a removed patient")

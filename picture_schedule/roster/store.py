@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING
 
 from picture_schedule.core.model import Change, Course, Schedule
 from picture_schedule.errors import InputError, RosterError, ScheduleError
-from picture_schedule.loading.reader import NAME_MAX, REASON_MAX, check_text, read_text
+from picture_schedule.loading.reader import NAME_MAX, check_text, read_text
 from picture_schedule.roster.bookings import stored_bookings, with_booking_tables
-from picture_schedule.roster.course_text import append_change, change_block
+from picture_schedule.roster.course_text import append_change, change_block, check_change
 from picture_schedule.roster.feeds import Rendered, etag_of, render_feed, renderer_key
 from picture_schedule.roster.migrations import (
     APPLICATION_ID,
@@ -466,12 +466,7 @@ class Roster:
         message and nothing is written. ``before_commit`` gets the new course while the change can
         still be rolled back (if it raises, nothing is written).
         """
-        if not change.by.strip():
-            raise InputError("say who records the change (--by)", source="--by")
-        check_text(change.by.strip(), NAME_MAX, source="--by")
-        if not change.reason.strip():
-            raise InputError("every change needs its reason (--reason)", source="--reason")
-        check_text(change.reason.strip(), REASON_MAX, source="--reason", free_text=True)
+        check_change(change)
         with self._write() as conn:
             row = self._active_row(conn, patient, "no change can be recorded for a removed patient")
             patient_id, text, templates = row["id"], row["course_text"], row["templates"]

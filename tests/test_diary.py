@@ -431,6 +431,18 @@ def test_site_file_templates_setting_and_cli_precedence():
     assert both.find_all(data_override="cli-contacts") and not both.find_all(data_override="site-contacts")
 
 
+@pytest.mark.parametrize("options", [{}, {"large_print": True}, {"paper": "letter"}])
+def test_an_english_diary_needs_no_chinese_font(options):
+    """Only Chinese text asks for a CJK font: none hides in the shipped templates or their styles
+    (a comment in diary.css once quoted a Chinese date, and every PDF then asked for fonts-noto-cjk)."""
+    from picture_schedule.render.fonts import needs_cjk
+
+    schedule = api.schedule(api.plain_course(dt.date(2026, 12, 7)))
+    html = diary_html(schedule, language="en", **options)
+    assert not needs_cjk(html, "en")
+    assert needs_cjk(diary_html(schedule, language="zh-CN", **options), "zh-CN")
+
+
 def test_broken_override_is_a_one_line_error(cli, tmp_path):
     out = tmp_path / "d.html"
     result = cli("diary", "--course", EXAMPLE, "--templates", DIARY / "templates-broken", "-o", out)

@@ -1,5 +1,6 @@
 """The PDF printer for one diary from the command line: WeasyPrint in a child process started before
-the course is read (render.printer_process), and the collector paused while WeasyPrint prints.
+the course is read (render.printer_process); the collector paused and a roomy stack while WeasyPrint
+prints; a clear error on a machine with no fonts.
 
 Behaviour only: how much time this saves is measured by `make bench` (bench_printing.py).
 """
@@ -17,7 +18,7 @@ from picture_schedule.loading import load_course
 from picture_schedule.render import printer_process
 from picture_schedule.render.diary import diary_pdf, diary_print_job
 from picture_schedule.render.printer_process import PrinterProcess, load_weasyprint, printer_ahead
-from picture_schedule.render.printing import PrintJob, WeasyPrinter, cyclic_gc_paused
+from picture_schedule.render.printing import PrintJob, WeasyPrinter, cyclic_gc_paused, on_roomy_stack
 
 from tests.conftest import ROOT
 
@@ -178,3 +179,92 @@ def test_collector_paused_while_printing_and_restored(monkeypatch):
     monkeypatch.setattr(weasyprint.HTML, "write_pdf", spy)
     WeasyPrinter().pdf(PrintJob("<p>x</p>", "about:blank", ()))
     assert seen == [False] and gc.isenabled()
+
+
+# -- the roomy stack (render.printing.on_roomy_stack) ---------------------------------------------
+
+
+def _down(n: int) -> int:
+    return 0 if n == 0 else _down(n - 1) + 1
+
+
+def _recurse_often() -> None:
+    for _ in range(2000):
+        assert _down(300) == 300  # 300 frames: past at least one of CPython's 16 KiB frame chunks
+
+
+def _page_faults(function) -> int:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    function()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def test_deep_recursion_on_the_roomy_stack_asks_the_system_for_no_memory():
+    """2,000 dives 300 frames deep: on CPython's own stack each dive may open and free a 16 KiB chunk
+    (a page fault each time, python/cpython#142183); on the roomy stack every frame fits in one chunk."""
+    pytest.importorskip("resource")
+    _recurse_often()
+    plain = _page_faults(_recurse_often)
+    roomy = _page_faults(lambda: on_roomy_stack(_recurse_often))
+    assert roomy < 200, (plain, roomy)
+
+
+def test_on_roomy_stack_gives_back_the_result_and_the_exception():
+    assert on_roomy_stack(divmod, 17, 5) == (3, 2)
+    with pytest.raises(ZeroDivisionError):
+        on_roomy_stack(divmod, 1, 0)
+
+
+def test_weasyprint_prints_on_the_roomy_stack_and_its_pdf_is_the_same(monkeypatch, job):
+    import sys
+
+    import weasyprint
+
+    printer = WeasyPrinter()
+    plain = weasyprint.HTML(string=job.html, base_url=job.base_url).write_pdf(font_config=printer._fonts)
+    roomy_frames = []
+    original = weasyprint.HTML.write_pdf
+
+    def spy(self, *args, **kwargs):
+        frame = sys._getframe()
+        while frame is not None and frame.f_code.co_stacksize < 65_536:
+            frame = frame.f_back
+        roomy_frames.append(frame)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", spy)
+    assert printer.pdf(job) == plain  # the same bytes as WeasyPrint printing on its own
+    assert roomy_frames and roomy_frames[0] is not None
+
+
+# -- no fonts at all ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_machine_with_no_fonts_gets_a_clear_error_not_a_crash(tmp_path):
+    """With no font, Pango crashes the process (a segmentation fault); the diary says what to install."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import need_program
+
+    need_program("fc-list", "fontconfig")
+    empty = tmp_path / "fonts.conf"
+    empty.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">'
+                     f"<fontconfig><cachedir>{tmp_path}/cache</cachedir></fontconfig>")
+    unit = tmp_path / "courses"
+    unit.mkdir()
+    (unit / "PIC-900.toml").write_text('patient = "PIC-900"\nstart = 2026-12-07\n', encoding="utf-8")
+    out = tmp_path / "diary.pdf"
+    env = {**os.environ, "FONTCONFIG_FILE": str(empty)}
+    for argv, status in ((["diary", "--start", "2026-12-07", "-o", str(out)], 2),  # printed in the child
+                         (["diary", "--cohort", str(unit), "--out", str(tmp_path / "unit")], 1)):  # the pool
+        done = subprocess.run([sys.executable, "-m", "picture_schedule", *argv], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == status, done.stderr
+        assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
+        assert "no fonts are installed" in done.stderr and "fonts-dejavu-core" in done.stderr, done.stderr
+    assert not out.exists() and not list((tmp_path / "unit").glob("*.pdf"))

@@ -431,6 +431,28 @@ def test_site_file_templates_setting_and_cli_precedence():
     assert both.find_all(data_override="cli-contacts") and not both.find_all(data_override="site-contacts")
 
 
+def test_templates_are_compiled_once_a_process_and_read_again_when_edited(example, tmp_path):
+    """A batch or the web page renders many diaries with one Jinja environment a language and set of
+    folders; a site template edited meanwhile is read again (its file's modification time)."""
+    import os
+    import time
+
+    from picture_schedule.render.diary import environment
+
+    assert environment("en") is environment("en")
+    assert environment("en") is not environment("zh-CN")
+    site = tmp_path / "site"
+    site.mkdir()
+    contacts = site / "diary-contacts.html"
+    contacts.write_text('<section id="call-us" data-override="first">Ring 1</section>', encoding="utf-8")
+    assert parse(diary_html(example, language="en", templates=site)).find_all(data_override="first")
+    contacts.write_text('<section id="call-us" data-override="second">Ring 2</section>', encoding="utf-8")
+    later = time.time() + 10
+    os.utime(contacts, (later, later))  # as an edit a few seconds on gives
+    doc = parse(diary_html(example, language="en", templates=site))
+    assert doc.find_all(data_override="second") and not doc.find_all(data_override="first")
+
+
 @pytest.mark.parametrize("options", [{}, {"large_print": True}, {"paper": "letter"}])
 def test_an_english_diary_needs_no_chinese_font(options):
     """Only Chinese text asks for a CJK font: none hides in the shipped templates or their styles

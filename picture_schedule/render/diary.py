@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -465,7 +466,13 @@ def environment(language: str, overrides: Sequence[Path] = ()):  # -> jinja2.Env
 
     An override can extend the default it replaces as ``default/<name>``. A site's templates are
     rendered in Jinja's sandbox: they reach the data they are given, not Python (docs/security.md).
+    Made once a process a language and set of folders (templates compiled once, read again when edited).
     """
+    return _environment(language, tuple(overrides))
+
+
+@functools.lru_cache(maxsize=32)
+def _environment(language: str, overrides: tuple[Path, ...]):  # -> jinja2.Environment
     from jinja2 import (
         ChoiceLoader,
         FileSystemLoader,
@@ -535,10 +542,8 @@ def _check_options(language: str, feed_url: str | None, paper: str) -> None:
         raise InputError(f"{paper!r} is not a paper size ({', '.join(PAPERS)})", source="--paper")
     if feed_url is not None:
         if not feed_url.lower().startswith(FEED_SCHEMES) or any(c.isspace() for c in feed_url) or len(feed_url) > 2000:
-            raise InputError(
-                f"{shorten(feed_url, 80)!r} is not a calendar link (https://…, webcal://…; no spaces)",
-                source="--feed-url",
-            )
+            raise InputError(f"{shorten(feed_url, 80)!r} is not a calendar link (https://…, webcal://…; no spaces)",
+                             source="--feed-url")
 
 
 def diary_html(
@@ -551,9 +556,9 @@ def diary_html(
     schedule = schedule.detailed()
     _check_options(language, feed_url, paper)
     overrides = template_folders(schedule, templates)
-    env = environment(language, overrides)
     try:
-        return env.get_template(MAIN_TEMPLATE).render(_context(schedule, language, feed_url, large_print, paper))
+        return environment(language, overrides).get_template(MAIN_TEMPLATE).render(
+            _context(schedule, language, feed_url, large_print, paper))
     except TemplateSyntaxError as exc:
         raise OutputError(f"template error: {exc.message}", source=exc.filename or exc.name,
                           field=f"line {exc.lineno}") from None

@@ -26,6 +26,8 @@ The rules, for every command (``-o``, ``--csv``, ``--ics``, ``--qr``, ``--diary`
   and before the renames, so a failing one also leaves every file as it was.)
   :func:`staged_outputs` splits it in two for a caller that commits something in between (the
   roster hands out a new link only once its files are staged).
+- An output may be :class:`Streamed`: made piece by piece while it is written (the chair plan's
+  CSV of 300,000 rows), under the same rules; a failure while it is made replaces nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import stat
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -48,7 +50,7 @@ from types import FrameType
 from picture_schedule.errors import OutputError
 
 __all__ = [
-    "SQLITE_MAGIC", "check_targets", "for_terminal", "note_input", "reading_inputs", "staged_outputs",
+    "SQLITE_MAGIC", "Streamed", "check_targets", "for_terminal", "note_input", "reading_inputs", "staged_outputs",
     "write_all", "write_atomic", "write_output",
 ]
 
@@ -58,6 +60,25 @@ STDOUT = "-"
 _STDOUT_LABEL = "standard output"
 _TEMP = re.compile(r"\..+\.(\d+)-[0-9a-f]{8}\.tmp")
 _STEM_BYTES = 120  # the target's name in a temporary file's name is cut to this (NAME_MAX is 255)
+
+
+@dataclasses.dataclass(frozen=True)
+class Streamed:
+    """An output made piece by piece as it is written, never whole in memory (a CSV of 300,000
+    rows): ``pieces()`` gives its bytes in order. Staged and renamed all or none like any other;
+    a failure while it is made leaves the target as it was."""
+
+    pieces: Callable[[], Iterable[bytes]]
+
+
+Payload = str | bytes | Streamed
+
+
+def _chunks(payload: bytes | Streamed) -> Iterator[bytes]:
+    if isinstance(payload, Streamed):
+        yield from payload.pieces()
+    else:
+        yield payload
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 Target = str | Path | None
@@ -269,14 +290,14 @@ def write_atomic(path: str | Path, payload: bytes, *, private: bool = False) -> 
     write_all([(path, payload)], private=private)
 
 
-def write_all(outputs: Sequence[tuple[Target, str | bytes]], *, private: bool = False) -> None:
+def write_all(outputs: Sequence[tuple[Target, Payload]], *, private: bool = False) -> None:
     """Write every ``(target, data)``, or none: checks all targets, stages every file, then renames."""
     with staged_outputs(outputs, private=private) as finish:
         finish()
 
 
 @contextmanager
-def staged_outputs(outputs: Sequence[tuple[Target, str | bytes]], *,
+def staged_outputs(outputs: Sequence[tuple[Target, Payload]], *,
                    private: bool = False) -> Iterator[Callable[[], None]]:
     """:func:`write_all` in two steps, for a caller that must commit something in between.
 
@@ -287,7 +308,7 @@ def staged_outputs(outputs: Sequence[tuple[Target, str | bytes]], *,
     without calling ``finish`` removes every staged file: no target is touched.
     """
     plans = _plans([target for target, _ in outputs])
-    payloads = [data.encode("utf-8") if isinstance(data, str) else data for _, data in outputs]
+    payloads = [data.encode("utf-8") if isinstance(data, str) else data for _, data in outputs]  # Streamed: as it is
     staged: list[tuple[_Plan, Path]] = []
 
     def finish() -> None:
@@ -329,7 +350,7 @@ def _remove(staged: list[tuple[_Plan, Path]]) -> None:
             pass  # already renamed, or gone
 
 
-def _stage(plan: _Plan, payload: bytes, private: bool) -> Path:
+def _stage(plan: _Plan, payload: bytes | Streamed, private: bool) -> Path:
     """A temporary file beside ``plan.path`` holding ``payload``, synced, with the final mode."""
     folder = plan.path.parent
     _sweep(folder)
@@ -357,9 +378,10 @@ def _stage(plan: _Plan, payload: bytes, private: bool) -> Path:
                     except OSError:
                         pass  # only root may give a file away: it becomes ours
                 os.fchmod(fd, stat.S_IMODE(old.st_mode) & 0o777)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
+            for chunk in _chunks(payload):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -433,27 +455,29 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_through(plan: _Plan, payload: bytes) -> None:
+def _write_through(plan: _Plan, payload: bytes | Streamed) -> None:
     """Write into a device or FIFO as it is (opening a FIFO waits for its reader)."""
     try:
         fd = os.open(plan.path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise OutputError(f"cannot be opened for writing ({exc.strerror})", source=plan.label) from None
     try:
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view):]
+        for chunk in _chunks(payload):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror})", source=plan.label) from None
     finally:
         os.close(fd)
 
 
-def _write_stdout(payload: bytes) -> None:
+def _write_stdout(payload: bytes | Streamed) -> None:
     try:
         sys.stdout.flush()
         buffer = sys.stdout.buffer
-        buffer.write(payload)
+        for chunk in _chunks(payload):
+            buffer.write(chunk)
         buffer.flush()
     except OSError as exc:
         if exc.errno == errno.EPIPE:

@@ -28,6 +28,7 @@ import pytest
 from picture_schedule.errors import OutputError
 from picture_schedule.output import (
     SQLITE_MAGIC,
+    Streamed,
     for_terminal,
     reading_inputs,
     write_all,
@@ -537,3 +538,61 @@ def test_roster_list_escapes_control_characters():
     assert "\x1b" not in table and "\u202e" not in table
     assert len(table.splitlines()) == 2  # the newline in "added by" did not make a row
     assert "PIC\\e[8m-001\\u202e" in table and "nurse\\nLi" in table
+
+
+# -- outputs made as they are written (output.Streamed: the chair plan's CSV) ---------------------
+
+
+def test_a_streamed_output_is_written_piece_by_piece_into_a_file_a_fifo_and_standard_output(tmp_path, capfdbinary):
+    made = []
+
+    def pieces():
+        for piece in (b"patient,cycle\n", b"PIC-001,1\n", b"PIC-002,1\n"):
+            made.append(piece)
+            yield piece
+
+    out = tmp_path / "chairs.csv"
+    out.write_text("old\n")
+    write_all([(out, Streamed(pieces))])
+    assert out.read_bytes() == b"patient,cycle\nPIC-001,1\nPIC-002,1\n" and len(made) == 3
+    assert temps(tmp_path) == []
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    thread, got = read_fifo_in_thread(fifo)
+    write_output(fifo, Streamed(pieces))
+    thread.join(timeout=10)
+    assert got == [b"patient,cycle\nPIC-001,1\nPIC-002,1\n"]
+    write_output("-", Streamed(pieces))
+    assert capfdbinary.readouterr().out == b"patient,cycle\nPIC-001,1\nPIC-002,1\n"
+
+
+def test_a_streamed_output_that_fails_half_way_leaves_every_file_as_it_was(tmp_path):
+    report, table = tmp_path / "report.html", tmp_path / "chairs.csv"
+    report.write_text("old report\n")
+    table.write_text("old table\n")
+
+    def pieces():
+        yield b"patient,cycle\n"
+        raise OutputError("the plan could not be read", source="chairs")
+
+    with pytest.raises(OutputError, match="could not be read"):
+        write_all([(report, "<p>new report</p>"), (table, Streamed(pieces))])
+    assert report.read_text() == "old report\n" and table.read_text() == "old table\n"
+    assert temps(tmp_path) == []
+
+
+def test_chairs_plan_csv_is_streamed_and_the_same_as_to_csv(tmp_path):
+    """The command's CSV is made day by day as it is written; it is the text to_csv() gives."""
+    from picture_schedule.planning.chair_summary import plan_chairs
+    from picture_schedule.render.chair_report import csv_days, to_csv
+
+    report = plan_chairs(cohort_path=str(EXAMPLES / "cohort-23.csv"), site_path=str(CHAIR_SITE),
+                         outputs=[(str(tmp_path / "chairs.csv"), "csv")])
+    [(target, payload)] = report.outputs
+    assert isinstance(payload, Streamed)
+    assert report.plan is not None
+    days = list(csv_days(report.plan))
+    write_all(report.outputs)
+    text = (tmp_path / "chairs.csv").read_text(encoding="utf-8")
+    assert text.startswith("patient,") and text.count("\n") > 23 and len(days) > 1
+    assert text == "".join(days) == to_csv(report.plan)

@@ -26,6 +26,7 @@ from picture_schedule.core.chair_plan import WEEKDAYS, Appointment, ChairPlan, U
 from picture_schedule.core.model import Course, Schedule, Site, frozen_map
 from picture_schedule.errors import InputError, ScheduleError
 from picture_schedule.loading import load_regimen, load_site
+from picture_schedule.output import Payload, Streamed
 from picture_schedule.planning.cohort import (
     Cohort,
     Member,
@@ -59,13 +60,14 @@ def no_progress(length: int, label: str) -> Iterator[Tick]:
 
 @dataclass(frozen=True)
 class ChairReport:
-    """What ``chairs plan`` produced: each target with its rendered bytes or text, the summary, and
-    the day-1 bookings placed (study number → cycle → booking with its date; :func:`plan_courses`)."""
+    """What ``chairs plan`` produced: each target with its rendered bytes or text (the CSV made as it
+    is written: :class:`~picture_schedule.output.Streamed`), the summary, and the day-1 bookings
+    placed (study number → cycle → booking with its date; :func:`plan_courses`)."""
 
-    outputs: tuple[tuple[str, str | bytes], ...]  # (target, data) in the order asked; '-' is standard output
+    outputs: tuple[tuple[str, Payload], ...]  # (target, data) in the order asked; '-' is standard output
     summary: str
     bookings: Mapping[str, Mapping[int, model.Booking]] = field(default_factory=frozen_map)
-    plan: ChairPlan | None = None  # what the planner gave (the web page shows it; plan_courses)
+    plan: ChairPlan | None = None  # what the planner gave (the web page shows it)
     schedules: tuple[Schedule, ...] = ()  # the courses' schedules it was planned from (plan_courses)
 
 
@@ -112,7 +114,7 @@ def plan_chairs(*, cohort_path: str, site_path: str, first: dt.date | None = Non
     site, unit = site_with_chairs(site_path)
     cohort, schedules = _expand(cohort_path, site, progress)
     planned = _plan(cohort, schedules, site, unit, first, last, outputs, progress)
-    return ChairReport(planned.outputs, planned.summary)
+    return ChairReport(planned.outputs, planned.summary, plan=planned.plan)
 
 
 def plan_courses(courses: Sequence[Course], *, source: str, site_path: str, first: dt.date | None = None,
@@ -144,7 +146,7 @@ def _check(first: dt.date | None, last: dt.date | None, outputs: Sequence[tuple[
 
 @dataclass(frozen=True)
 class _Planned:
-    outputs: tuple[tuple[str, str | bytes], ...]
+    outputs: tuple[tuple[str, Payload], ...]
     summary: str
     plan: ChairPlan
 
@@ -195,7 +197,7 @@ def booking_summary(schedules: Sequence[Schedule], placed: Mapping[str, Mapping[
 
 
 def _render(kind: str, result: ChairPlan, site: Site, cohort: Cohort, schedules: tuple[Schedule, ...],
-            chosen: list[Appointment], first: dt.date | None, last: dt.date | None) -> str | bytes:
+            chosen: list[Appointment], first: dt.date | None, last: dt.date | None) -> Payload:
     from picture_schedule.render import chair_report as render
 
     if kind == "html":
@@ -208,8 +210,8 @@ def _render(kind: str, result: ChairPlan, site: Site, cohort: Cohort, schedules:
             skipped=cohort.skipped,
         )
         return render.to_html(view, site_templates=site.templates)
-    if kind == "csv":
-        return render.to_csv(result)
+    if kind == "csv":  # made as it is written: the rows of 50,000 patients are never held at once
+        return Streamed(lambda: (day.encode("utf-8") for day in render.csv_days(result)))
     if kind == "ics":
         stamp = render.stamp(schedules, site.timezone) or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         return render.to_ics(result, site=site, dtstamp=stamp)

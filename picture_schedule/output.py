@@ -60,6 +60,9 @@ STDOUT = "-"
 _STDOUT_LABEL = "standard output"
 _TEMP = re.compile(r"\..+\.(\d+)-[0-9a-f]{8}\.tmp")
 _STEM_BYTES = 120  # the target's name in a temporary file's name is cut to this (NAME_MAX is 255)
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+Target = str | Path | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,9 +82,6 @@ def _chunks(payload: bytes | Streamed) -> Iterator[bytes]:
         yield from payload.pieces()
     else:
         yield payload
-_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-Target = str | Path | None
 
 
 # -- inputs: what the running command read ------------------------------------------------------

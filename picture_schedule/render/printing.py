@@ -73,6 +73,9 @@ def local_fetcher(folders: Sequence[Path]):  # -> weasyprint.urls.URLFetcher
     return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
+_ROOM = 65_536  # value-stack slots of 8 bytes: 512 KiB, so CPython gives the frame a 1 MiB chunk
+
+
 def _call(function: Callable[..., T], *args: Any) -> T:
     return function(*args)
 
@@ -85,8 +88,6 @@ def _roomy(call: Callable[..., T]) -> Callable[..., T]:
     except (AttributeError, TypeError, ValueError):  # not CPython: call it as it is
         return call
 
-
-_ROOM = 65_536  # value-stack slots of 8 bytes: 512 KiB, so CPython gives the frame a 1 MiB chunk
 
 #: ``on_roomy_stack(f, *args)`` calls ``f(*args)`` with room for thousands of Python frames above it
 #: in one block of memory. CPython keeps frames in 16 KiB chunks and frees a chunk as soon as the

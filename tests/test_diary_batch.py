@@ -129,6 +129,81 @@ def test_one_patients_failure_is_reported_and_the_others_print(cohort, tmp_path)
 
 
 @pytest.mark.slow
+def test_a_chromium_batch_prints_each_diary_with_the_same_pages_and_reports_the_bad_one(cohort, tmp_path):
+    """One browser prints the folder while the next diary is made (a thread): every patient's PDF,
+    page for page as WeasyPrint prints it, in the jobs' order; the bad course file reported."""
+    from pypdf import PdfReader
+
+    from picture_schedule.render.chromium import find_chromium
+
+    need(find_chromium() is not None, "Chromium is not installed (Debian package chromium; `make test` installs it as root)")
+    browser = print_diaries(jobs_from_folder(cohort), tmp_path / "chromium", engine="chromium")
+    weasy = print_diaries(jobs_from_folder(cohort), tmp_path / "weasyprint", workers=1)
+    assert [p.ok for p in browser] == [True, True, True, False] and "13" in browser[3].problem
+    for b, w in zip(browser[:3], weasy[:3]):
+        assert b.patient == w.patient and b.path is not None and w.path is not None
+        assert page_count(b.path.read_bytes()) == page_count(w.path.read_bytes())
+        assert b.patient in PdfReader(io.BytesIO(b.path.read_bytes())).pages[0].extract_text()  # their own diary
+
+
+def test_diaries_are_made_ahead_while_the_loop_waits():
+    """_made_ahead: the next item is made while the loop still holds the one before, in order."""
+    import threading
+
+    from picture_schedule.render.diary_batch import _made_ahead
+
+    second_made = threading.Event()
+
+    def items():
+        yield 1
+        yield 2
+        second_made.set()
+        yield 3
+
+    got = []
+    for item in _made_ahead(items()):
+        if item == 1:
+            assert second_made.wait(timeout=10)  # made while this loop held the first
+        got.append(item)
+    assert got == [1, 2, 3]
+
+
+def test_a_failure_in_the_making_reaches_the_loop_after_the_items_before_it():
+    from picture_schedule.render.diary_batch import _made_ahead
+
+    def items():
+        yield "PIC-001"
+        raise ValueError("the roster could not be read")
+
+    got = []
+    with pytest.raises(ValueError, match="roster could not be read"):
+        for item in _made_ahead(items()):
+            got.append(item)
+    assert got == ["PIC-001"]
+
+
+def test_leaving_the_loop_early_stops_the_making():
+    import itertools
+    import threading
+
+    from picture_schedule.render.diary_batch import _made_ahead
+
+    made = []
+
+    def endless():
+        for n in itertools.count():
+            made.append(n)
+            yield n
+
+    before = threading.active_count()
+    for item in _made_ahead(endless(), most=2):
+        if item == 5:
+            break
+    assert len(made) <= 5 + 1 + 2 + 1  # what was taken, at most `most` waiting and one being put
+    assert threading.active_count() == before  # the maker thread has ended
+
+
+@pytest.mark.slow
 def test_cli_prints_a_cohort_folder_and_exits_1_when_one_failed(cli, cohort, tmp_path):
     out = tmp_path / "out"
     result = cli("diary", "--cohort", cohort, "--out", out)

@@ -22,12 +22,15 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from picture_schedule.core.model import Course
 from picture_schedule.errors import OutputError, ScheduleError
 from picture_schedule.render.fonts import CJK_PACKAGE, cjk_font_available, needs_cjk
 from picture_schedule.render.printer_process import load_weasyprint, one_line, usable_cores
 from picture_schedule.render.printing import DEFAULT_ENGINE, ENGINES, Printer, PrintJob, open_printer
+
+T = TypeVar("T")
 
 #: Characters kept in a PDF's file name; anything else in a study number becomes "_".
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -209,7 +212,9 @@ def _print_all(ready: Iterable[tuple[int, PrintJob]], engine: str, workers: int 
     if engine == "chromium" or count == 1:  # one browser prints them all; one job needs no pool
         printer = open_printer(engine)
         try:
-            for index, job in ready:
+            # While the browser prints one diary, this process makes the next (a thread: waiting for
+            # the browser leaves Python free). WeasyPrint in this process would only take turns with it.
+            for index, job in (_made_ahead(ready) if engine == "chromium" else ready):
                 try:
                     yield index, printer.pdf(job), None
                 except Exception as exc:  # noqa: BLE001
@@ -227,3 +232,45 @@ def _print_all(ready: Iterable[tuple[int, PrintJob]], engine: str, workers: int 
                 yield futures[future], None, OutputError(result)
             else:
                 yield futures[future], result, died
+
+
+def _made_ahead(items: Iterable[T], most: int = 2) -> Iterator[T]:
+    """``items`` made in a thread of their own, at most ``most`` ahead of the loop taking them; an
+    exception in the making reaches the loop. Leaving the loop early stops the making."""
+    import queue
+    import threading
+
+    made: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=most)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                made.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 — handed to the loop, raised there
+            put(("error", exc))
+
+    maker = threading.Thread(target=make, name="picture-schedule diaries ahead", daemon=True)
+    maker.start()
+    try:
+        while True:
+            kind, value = made.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        maker.join(timeout=5)

@@ -340,6 +340,28 @@ def test_the_roster_batch_prints_kept_diaries_without_printing_again(cli, roster
     assert (tmp_path / "one.pdf").read_bytes() == printed
 
 
+@pytest.mark.slow
+def test_a_chromium_roster_batch_keeps_its_diaries_and_reuses_them_from_the_making_thread(
+        roster, tmp_path, monkeypatch):
+    """With Chromium the kept diaries are looked up by the thread that makes the next diary (its own
+    roster connection) while this thread keeps the new ones: the second run prints nothing again."""
+    from picture_schedule.render.chromium import find_chromium
+    from picture_schedule.roster.diary_cache import print_roster_diaries
+
+    need(find_chromium() is not None, "Chromium is not installed (Debian package chromium; `make test` installs it as root)")
+    first = print_roster_diaries(roster, tmp_path / "first", engine="chromium")
+    assert [p.ok for p in first] == [True, True], first
+
+    def no_printing(*args, **kwargs):
+        raise AssertionError("an unchanged diary was made again")
+
+    monkeypatch.setattr("picture_schedule.render.diary.diary_print_job", no_printing)
+    again = print_roster_diaries(roster, tmp_path / "again", engine="chromium")
+    assert [p.ok for p in again] == [True, True], again
+    for a, b in zip(first, again):
+        assert a.path is not None and b.path is not None and a.path.read_bytes() == b.path.read_bytes()
+
+
 def test_a_version_2_roster_gains_the_kept_diaries_table(tmp_path):
     from picture_schedule.roster.migrations import MIGRATIONS, migrate, schema_version
 

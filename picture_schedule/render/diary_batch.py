@@ -136,8 +136,9 @@ def print_diaries(
 
     ``language``: every diary's, else each course's own (else English). ``workers``: processes
     printing at once (default: the machine's cores; Chromium prints from one browser).
-    ``reuse(job, language)`` may give a PDF printed before (a cache), written as it is;
-    ``keep(job, language, pdf)`` is told of each PDF printed.
+    ``reuse(job, language)`` may give a PDF printed before (a cache), written as it is; it is asked
+    where the diaries are made, in another thread with Chromium. ``keep(job, language, pdf)`` is
+    told of each PDF printed, in this thread.
     """
     from picture_schedule.core.scheduler import schedule
     from picture_schedule.output import check_targets, write_atomic

@@ -212,6 +212,7 @@ def print_roster_diaries(
     return print_diaries(
         jobs, out, language=language, templates=templates, large_print=large_print, paper=paper, engine=engine,
         workers=workers, progress=progress,
-        reuse=lambda job, lang: cache.get(keys[job.patient]),
+        # looked up by the thread that makes the diaries (with Chromium, not this one): its own connection
+        reuse=lambda job, lang: roster.diary_cache().get(keys[job.patient]),
         keep=lambda job, lang, pdf: cache.put(keys[job.patient], pdf),
     )
